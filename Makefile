@@ -1,0 +1,34 @@
+# fer_ros: `make demo` and `make test` work on a fresh machine (Python 3.10+, cmake, a C compiler).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+REQS := requirements.txt requirements-build.txt requirements-dev.txt
+ENV := . ./env.sh
+
+.PHONY: env build demo test test-fast clean
+
+env: build
+
+$(STAMP): $(REQS)
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet $(foreach r,$(REQS),-r $(r))
+	@touch $(STAMP)
+
+# colcon builds the messages and installs node, launch and config into install/ (symlinked).
+build: $(STAMP)
+	source $(VENV)/bin/activate && AMENT_PREFIX_PATH=$$VIRTUAL_ENV colcon build --symlink-install \
+	  --event-handlers console_cohesion- --cmake-args -DPython3_EXECUTABLE=$$VIRTUAL_ENV/bin/python \
+	  -DBUILD_TESTING=OFF > build.log 2>&1 || { tail -40 build.log; exit 1; }
+
+# BAG=path plays your rosbag2; CAMERA=0 uses a camera; PARAMS="detector:=yunet yunet_model:=..."
+demo: build
+	$(ENV) && python -m fer_ros.tools.demo $(if $(BAG),--bag $(BAG)) $(if $(CAMERA),--camera $(CAMERA)) \
+	  $(foreach p,$(PARAMS),--param $(p))
+
+test: build
+	$(ENV) && pytest -q test $(PYTEST_ARGS)
+
+clean:
+	rm -rf build install log build.log demo_output

@@ -1,0 +1,10 @@
+# Source this file (`. ./env.sh`) for a shell where `fer_ros.msg` imports and `fer_node` runs.
+# Needs `make env` first (virtual environment and colcon build).
+FER_ROS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
+. "$FER_ROS_ROOT/.venv/bin/activate"
+. "$FER_ROS_ROOT/install/local_setup.sh"
+export PATH="$FER_ROS_ROOT/install/fer_ros/lib/fer_ros:$PATH"
+# Import fer_ros from install/ (it holds the generated messages), never from the source folder.
+export PYTHONSAFEPATH=1
+# Fast DDS's default transport drops most large best-effort image frames; LARGE_DATA carries them.
+export FASTDDS_BUILTIN_TRANSPORTS="${FASTDDS_BUILTIN_TRANSPORTS:-LARGE_DATA}"

@@ -1,0 +1,134 @@
+"""Evaluate an exported model on a FER2013 split through the node's own classifier runtime.
+
+    python -m fer_models.evaluate --data fer2013.csv.gz --split PublicTest [--model M.onnx] [--json]
+
+Without --model it evaluates the shipped default model. Prints accuracy, macro-F1, per-class
+precision/recall/F1, the confusion matrix, calibration error and latency per face.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    matrix = np.zeros((NUM_EMOTIONS, NUM_EMOTIONS), np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def per_class_metrics(matrix: np.ndarray) -> dict[str, dict[str, float]]:
+    metrics = {}
+    for i, name in enumerate(EMOTIONS):
+        tp = matrix[i, i]
+        precision = tp / matrix[:, i].sum() if matrix[:, i].sum() else 0.0
+        recall = tp / matrix[i].sum() if matrix[i].sum() else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        metrics[name] = {"precision": round(float(precision), 4), "recall": round(float(recall), 4),
+                         "f1": round(float(f1), 4), "support": int(matrix[i].sum())}
+    return metrics
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(error)
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature T minimising the negative log-likelihood of softmax(log p / T) (grid search)."""
+    logits = np.log(np.clip(probabilities, 1e-12, 1))
+    best_t, best_nll = 1.0, np.inf
+    for t in np.linspace(0.5, 3.0, 51):
+        scaled = np.exp(logits / t)
+        scaled /= scaled.sum(axis=1, keepdims=True)
+        nll = -np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-12, 1)).mean()
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+def rescale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    scaled = np.exp(np.log(np.clip(probabilities, 1e-12, 1)) / temperature)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def evaluate(classifier: EmotionClassifier, images: np.ndarray, labels: np.ndarray,
+             batch_size: int = 256) -> dict:
+    probabilities = np.concatenate([classifier.predict(images[i:i + batch_size])
+                                    for i in range(0, len(images), batch_size)])
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted)
+    per_class = per_class_metrics(matrix)
+    temperature = fit_temperature(probabilities, labels)
+    single = images[:1]
+    classifier.predict(single)
+    started = time.perf_counter()
+    repeats = 200
+    for _ in range(repeats):
+        classifier.predict(single)
+    latency_ms = (time.perf_counter() - started) / repeats * 1000
+    return {
+        "model": classifier.name,
+        "n": int(len(labels)),
+        "accuracy": round(float((predicted == labels).mean()), 4),
+        "macro_f1": round(float(np.mean([m["f1"] for m in per_class.values()])), 4),
+        "per_class": per_class,
+        "confusion_matrix": {"labels": list(EMOTIONS), "rows_true_cols_predicted": matrix.tolist()},
+        "ece": round(expected_calibration_error(probabilities, labels), 4),
+        "temperature": round(temperature, 3),
+        "ece_after_temperature": round(expected_calibration_error(rescale(probabilities, temperature), labels), 4),
+        "latency_ms_per_face_1_thread": round(latency_ms, 3),
+    }
+
+
+def format_report(result: dict) -> str:
+    lines = [f"{result['model']}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} "
+             f"on {result['n']} faces",
+             f"{'class':>9} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>7}"]
+    for name, m in result["per_class"].items():
+        lines.append(f"{name:>9} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} {m['support']:7d}")
+    lines.append("confusion matrix (rows: true, columns: predicted) " + " ".join(EMOTIONS))
+    for name, row in zip(EMOTIONS, result["confusion_matrix"]["rows_true_cols_predicted"]):
+        lines.append(f"{name:>9} " + " ".join(f"{v:5d}" for v in row))
+    lines.append(f"ECE {result['ece']:.4f} -> {result['ece_after_temperature']:.4f} at T={result['temperature']}; "
+                 f"latency {result['latency_ms_per_face_1_thread']:.3f} ms per face (1 thread)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from fer_models.data import load_split
+
+    parser = argparse.ArgumentParser(prog="python -m fer_models.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="fer2013.csv[.gz] or a folder with train/ and test/")
+    parser.add_argument("--split", required=True, help="a Usage value of the CSV (e.g. PublicTest) or train/test")
+    parser.add_argument("--model", help="exported .onnx with its .json sidecar (default: the shipped model)")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N rows")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    split = load_split(args.data, args.split)
+    images, labels = split.images, split.labels
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    result = evaluate(EmotionClassifier(args.model), images, labels)
+    result["split"] = args.split
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Export a trained Keras model to ONNX for the node, with its sidecar and a parity check.
+
+    python -m fer_models.export --model runs/fernet/best.keras --out fer_ros/models/fer_default.onnx
+
+Writes ``OUT`` (ONNX) and ``OUT.json`` (sidecar: input size, colour, value range, label order,
+SHA-256), then runs both models on the same faces and prints the maximum absolute difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_ros.core.classifier import EmotionClassifier, sha256_of
+from fer_ros.core.emotions import EMOTIONS
+
+PARITY_TOLERANCE = 1e-4
+
+
+def export_onnx(keras_model, out: Path) -> None:
+    """Convert ``keras_model`` to ONNX at ``out`` with a dynamic batch dimension."""
+    import tensorflow as tf
+    import tf2onnx
+
+    height, width, channels = keras_model.input_shape[1:]
+    signature = [tf.TensorSpec((None, height, width, channels), tf.float32, name="face")]
+
+    @tf.function(input_signature=signature)
+    def serve(face):
+        return {"probabilities": keras_model(face, training=False)}
+
+    tf2onnx.convert.from_function(serve, input_signature=signature, opset=17, output_path=str(out))
+
+
+def write_sidecar(model_path: Path, name: str, input_size: int, extra: dict | None = None) -> Path:
+    sidecar = model_path.with_suffix(".json")
+    spec = {
+        "name": name,
+        "input_size": input_size,
+        "color": "gray",
+        "value_range": [0.0, 255.0],  # raw grey levels; the network rescales internally
+        "labels": list(EMOTIONS),
+        "output": "probabilities",
+        "sha256": sha256_of(model_path),
+        **(extra or {}),
+    }
+    sidecar.write_text(json.dumps(spec, indent=2) + "\n")
+    return sidecar
+
+
+def parity(keras_model, onnx_path: Path, faces: np.ndarray) -> float:
+    """Maximum absolute difference of the two models' probabilities on ``faces`` (n, 48, 48) uint8."""
+    expected = keras_model.predict(faces[..., None].astype(np.float32), verbose=0)
+    got = EmotionClassifier(onnx_path).predict(faces)
+    return float(np.abs(expected - got).max())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_models.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="trained Keras model (.keras)")
+    parser.add_argument("--out", required=True, help="ONNX file to write; the sidecar goes beside it")
+    parser.add_argument("--data", help="fer2013.csv[.gz] to draw parity faces from (default: random faces)")
+    parser.add_argument("--split", default="PublicTest")
+    parser.add_argument("--parity-samples", type=int, default=256)
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    model = keras.models.load_model(args.model)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(model, out)
+    input_size = int(model.input_shape[1])
+    write_sidecar(out, model.name, input_size, {"parameters": int(model.count_params())})
+
+    if args.data:
+        from fer_models.data import load_split
+
+        faces = load_split(args.data, args.split).images[: args.parity_samples]
+    else:
+        faces = np.random.default_rng(0).integers(0, 256, (args.parity_samples, input_size, input_size),
+                                                   dtype=np.uint8)
+    difference = parity(model, out, faces)
+    print(json.dumps({"onnx": str(out), "bytes": out.stat().st_size, "parity_samples": len(faces),
+                      "max_abs_difference": difference}))
+    if difference > PARITY_TOLERANCE:
+        print(f"parity check FAILED: difference {difference:.2e} > {PARITY_TOLERANCE:.0e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Emotion classifier running an exported model in ONNX Runtime (no TensorFlow at run time).
+
+Every model file ``NAME.onnx`` has a sidecar ``NAME.json`` that makes preprocessing explicit:
+input size, colour, value range, label order, output kind and the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.errors import ModelError
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "fer_default.onnx"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the sidecar says about a model's input and output."""
+
+    name: str
+    input_size: int  # square side in pixels
+    color: str  # "gray"
+    value_range: tuple[float, float]  # what 0..255 pixels are scaled to before the network
+    labels: tuple[str, ...]
+    output: str  # "probabilities" or "logits"
+    sha256: str
+
+    @classmethod
+    def from_file(cls, sidecar: Path) -> "ModelSpec":
+        try:
+            raw = json.loads(sidecar.read_text())
+            spec = cls(name=raw["name"], input_size=int(raw["input_size"]), color=raw["color"],
+                       value_range=tuple(raw["value_range"]), labels=tuple(raw["labels"]),
+                       output=raw["output"], sha256=raw["sha256"])
+        except FileNotFoundError:
+            raise ModelError(
+                f"{sidecar} is missing: every model needs its sidecar (written by python -m fer_models.export)"
+            ) from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise ModelError(f"{sidecar}: malformed model sidecar ({error!r}); re-export the model") from None
+        if sorted(spec.labels) != sorted(EMOTIONS):
+            raise ModelError(f"{sidecar}: labels {spec.labels} are not the 7 FER2013 emotions {EMOTIONS}")
+        if spec.color != "gray" or spec.output not in ("probabilities", "logits"):
+            raise ModelError(f"{sidecar}: unsupported color {spec.color!r} or output {spec.output!r}")
+        return spec
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class EmotionClassifier:
+    """Loads ``model_path`` (default: the shipped model) and classifies batches of grey face crops."""
+
+    def __init__(self, model_path: str | Path | None = None, num_threads: int = 1):
+        import onnxruntime as ort
+
+        path = Path(model_path) if model_path else DEFAULT_MODEL
+        if not path.is_file():
+            raise ModelError(f"emotion model {path} does not exist; set the model parameter to an exported "
+                             ".onnx file (python -m fer_models.export) or leave it empty for the default")
+        self.spec = ModelSpec.from_file(path.with_suffix(".json"))
+        if sha256_of(path) != self.spec.sha256:
+            raise ModelError(f"{path}: checksum does not match its sidecar; the file is corrupt or was "
+                             "replaced. Re-export it, or restore the shipped file (git checkout).")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ModelError(f"{path}: ONNX Runtime cannot load it ({error})") from None
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        expected = [self.spec.input_size, self.spec.input_size, 1]
+        if list(model_input.shape[1:]) != expected:
+            raise ModelError(f"{path}: input shape {model_input.shape} does not match the sidecar's "
+                             f"{expected}; the model and its sidecar belong to different exports")
+        # Reorder outputs to EMOTIONS order once, so every caller sees the same label order.
+        self._order = [self.spec.labels.index(label) for label in EMOTIONS]
+        self.name = self.spec.name
+        self.input_size = self.spec.input_size
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, 7)`` in EMOTIONS order for grey crops ``(n, size, size) uint8``."""
+        if len(faces) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        low, high = self.spec.value_range
+        batch = faces.astype(np.float32)[..., None] * ((high - low) / 255.0) + low
+        output = self._session.run(None, {self._input_name: batch})[0]
+        probabilities = output if self.spec.output == "probabilities" else softmax(output)
+        return probabilities[:, self._order].astype(np.float32)

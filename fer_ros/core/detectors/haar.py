@@ -1,0 +1,47 @@
+"""OpenCV's frontal-face Haar cascade: ships inside opencv-python 4.x, needs no model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_ros.core.detectors.base import FaceDetector
+from fer_ros.core.errors import ModelError
+from fer_ros.core.types import Box
+
+CASCADE_FILE = "haarcascade_frontalface_alt2.xml"  # fewer false positives than _default
+
+
+def default_cascade_path() -> Path:
+    data = getattr(cv2, "data", None)
+    path = Path(data.haarcascades) / CASCADE_FILE if data is not None else Path(CASCADE_FILE)
+    if not path.is_file():
+        raise ModelError(
+            f"Haar cascade {CASCADE_FILE} not found (OpenCV {cv2.__version__}); opencv-python 5.x no longer "
+            "ships it. Install 'opencv-python-headless<5' or choose detector 'yunet'.")
+    return path
+
+
+class HaarDetector(FaceDetector):
+    """Viola-Jones cascade on the equalised grey image. It has no score: every box gets 1.0."""
+
+    name = "haar"
+
+    def __init__(self, min_neighbors: int = 5, scale_factor: float = 1.1, cascade_path: str | None = None,
+                 **_ignored):
+        path = Path(cascade_path) if cascade_path else default_cascade_path()
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ModelError(f"{path}: not a valid OpenCV cascade file")
+        self.min_neighbors = min_neighbors
+        self.scale_factor = scale_factor
+
+    def detect(self, bgr: np.ndarray, min_face_size: int = 32) -> list[Box]:
+        gray = cv2.equalizeHist(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+        found = self._cascade.detectMultiScale(
+            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
+            minSize=(min_face_size, min_face_size))
+        boxes = [Box(int(x), int(y), int(w), int(h), 1.0) for x, y, w, h in found]
+        return sorted(boxes, key=lambda b: b.area, reverse=True)

@@ -1,0 +1,50 @@
+"""OpenCV's YuNet CNN face detector (cv2.FaceDetectorYN); the user supplies the ONNX model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_ros.core.detectors.base import FaceDetector
+from fer_ros.core.errors import ConfigError, ModelError
+from fer_ros.core.types import Box
+
+DOWNLOAD_HINT = ("get face_detection_yunet_2023mar.onnx from the OpenCV model zoo "
+                 "(opencv_zoo/models/face_detection_yunet) and set its path")
+
+
+class YuNetDetector(FaceDetector):
+    """YuNet returns a score per face; boxes below ``score_threshold`` are dropped. It was trained
+    on images of about 640 pixels: the pipeline's ``detection_max_side`` keeps frames near that."""
+
+    name = "yunet"
+
+    def __init__(self, model_path: str = "", score_threshold: float = 0.87, nms_threshold: float = 0.3,
+                 top_k: int = 500, **_ignored):
+        if not model_path:
+            raise ConfigError(f"detector 'yunet' needs a model file: {DOWNLOAD_HINT} (parameter yunet_model)")
+        if not Path(model_path).is_file():
+            raise ModelError(f"YuNet model {model_path} does not exist: {DOWNLOAD_HINT}")
+        if not hasattr(cv2, "FaceDetectorYN"):
+            raise ModelError(f"OpenCV {cv2.__version__} has no FaceDetectorYN; install opencv-python>=4.8")
+        try:
+            self._net = cv2.FaceDetectorYN.create(
+                str(model_path), "", (320, 320), score_threshold, nms_threshold, top_k)
+        except cv2.error as error:
+            raise ModelError(f"{model_path}: not a YuNet ONNX model OpenCV can load ({error})") from None
+        self._size = (320, 320)
+
+    def detect(self, bgr: np.ndarray, min_face_size: int = 32) -> list[Box]:
+        size = (bgr.shape[1], bgr.shape[0])
+        if size != self._size:
+            self._net.setInputSize(size)
+            self._size = size
+        _, faces = self._net.detect(np.ascontiguousarray(bgr))
+        boxes = []
+        for face in faces if faces is not None else []:
+            x, y, w, h = (int(round(v)) for v in face[:4])
+            if min(w, h) >= min_face_size:
+                boxes.append(Box(x, y, w, h, float(face[14])))
+        return sorted(boxes, key=lambda b: b.score, reverse=True)

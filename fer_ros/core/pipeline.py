@@ -1,0 +1,100 @@
+"""The perception pipeline: detect faces, crop them, classify all in one batch, track ids."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+
+import cv2
+import numpy as np
+
+from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.detectors import DETECTORS, create_detector
+from fer_ros.core.errors import ConfigError
+from fer_ros.core.preprocess import crop_faces
+from fer_ros.core.tracker import IouTracker
+from fer_ros.core.types import Box, FaceEmotion, FrameResult
+
+
+@dataclass
+class PipelineConfig:
+    """Settings of the core. The node's parameters of the same names map onto these fields."""
+
+    detector: str = "haar"
+    yunet_model: str = ""
+    detection_threshold: float = 0.87
+    detection_max_side: int = 640
+    haar_min_neighbors: int = 5
+    min_face_size: int = 32
+    max_faces: int = 10
+    face_margin: float = 0.1
+    model: str = ""
+    num_threads: int = 1
+    track_iou_threshold: float = 0.3
+    track_max_age: float = 1.0
+
+    def validate(self) -> "PipelineConfig":
+        checks = [
+            (self.detector in DETECTORS, f"detector must be one of {list(DETECTORS)}, got {self.detector!r}"),
+            (0.0 <= self.detection_threshold <= 1.0, "detection_threshold must lie in [0, 1]"),
+            (1 <= self.haar_min_neighbors <= 50, "haar_min_neighbors must lie in [1, 50]"),
+            (self.detection_max_side == 0 or 64 <= self.detection_max_side <= 8192,
+             "detection_max_side must be 0 (off) or lie in [64, 8192] pixels"),
+            (8 <= self.min_face_size <= 4096, "min_face_size must lie in [8, 4096] pixels"),
+            (1 <= self.max_faces <= 100, "max_faces must lie in [1, 100]"),
+            (0.0 <= self.face_margin <= 1.0, "face_margin must lie in [0, 1]"),
+            (1 <= self.num_threads <= 64, "num_threads must lie in [1, 64]"),
+            (0.0 < self.track_iou_threshold <= 1.0, "track_iou_threshold must lie in (0, 1]"),
+            (0.0 <= self.track_max_age <= 60.0, "track_max_age must lie in [0, 60] seconds"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+class EmotionPipeline:
+    """Detector + classifier + tracker. ``process`` takes a BGR image and returns a FrameResult.
+
+    Not thread-safe: use one pipeline per thread.
+    """
+
+    def __init__(self, config: PipelineConfig | None = None):
+        self.config = (config or PipelineConfig()).validate()
+        c = self.config
+        self.detector = create_detector(
+            c.detector, model_path=c.yunet_model, score_threshold=c.detection_threshold,
+            min_neighbors=c.haar_min_neighbors)
+        self.classifier = EmotionClassifier(c.model or None, num_threads=c.num_threads)
+        self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
+
+    def process(self, bgr: np.ndarray, stamp: float | None = None) -> FrameResult:
+        """Find and classify every face in ``bgr``; ``stamp`` (seconds) drives track expiry."""
+        started = time.perf_counter()
+        boxes = self.detect(bgr)
+        detected = time.perf_counter()
+        crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
+        scores = self.classifier.predict(crops)
+        classified = time.perf_counter()
+        ids = self.tracker.update(boxes, started if stamp is None else stamp)
+        faces = [FaceEmotion(box, s, track_id) for box, s, track_id in zip(boxes, scores, ids)]
+        return FrameResult(faces, bgr.shape[1], bgr.shape[0],
+                           {"detection": detected - started, "classification": classified - detected})
+
+    def detect(self, bgr: np.ndarray) -> list[Box]:
+        """Faces in ``bgr`` (at most ``max_faces``, best first), detected on a copy whose longest side
+        is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""
+        longest = max(bgr.shape[:2])
+        limit = self.config.detection_max_side
+        scale = limit / longest if limit and longest > limit else 1.0
+        small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
+        min_size = max(8, int(round(self.config.min_face_size * scale)))
+        boxes = self.detector.detect(small, min_size)[: self.config.max_faces]
+        if scale == 1.0:
+            return boxes
+        return [Box(int(round(b.x / scale)), int(round(b.y / scale)), int(round(b.width / scale)),
+                    int(round(b.height / scale)), b.score) for b in boxes]

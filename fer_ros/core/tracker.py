@@ -1,0 +1,61 @@
+"""Give faces stable ids across frames by greedy IoU matching with the previous boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fer_ros.core.types import Box
+
+
+@dataclass
+class Track:
+    track_id: str
+    box: Box
+    last_seen: float  # seconds, in the caller's clock (image stamps)
+
+
+class IouTracker:
+    """Matches each new box to the unmatched track it overlaps most (IoU >= ``iou_threshold``).
+
+    Tracks unseen for longer than ``max_age`` seconds expire; a stamp earlier than the last one
+    (a bag replayed in a loop) resets all tracks. At most ``max_tracks`` are kept.
+    """
+
+    def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, max_tracks: int = 256):
+        self.iou_threshold = iou_threshold
+        self.max_age = max_age
+        self.max_tracks = max_tracks
+        self.tracks: list[Track] = []
+        self._next_id = 0
+        self._last_stamp: float | None = None
+
+    def reset(self) -> None:
+        self.tracks = []
+        self._last_stamp = None
+
+    def update(self, boxes: list[Box], stamp: float) -> list[str]:
+        """Return one track id per box, in the order of ``boxes``."""
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            self.reset()
+        self._last_stamp = stamp
+        self.tracks = [t for t in self.tracks if stamp - t.last_seen <= self.max_age]
+
+        pairs = sorted(((box.iou(track.box), b, t) for b, box in enumerate(boxes)
+                        for t, track in enumerate(self.tracks)), reverse=True)
+        ids: list[str | None] = [None] * len(boxes)
+        used: set[int] = set()
+        for overlap, b, t in pairs:
+            if overlap < self.iou_threshold:
+                break
+            if ids[b] is None and t not in used:
+                ids[b] = self.tracks[t].track_id
+                used.add(t)
+                self.tracks[t].box, self.tracks[t].last_seen = boxes[b], stamp
+        for b, box in enumerate(boxes):
+            if ids[b] is None:
+                ids[b] = f"face_{self._next_id}"
+                self._next_id += 1
+                self.tracks.append(Track(ids[b], box, stamp))
+        if len(self.tracks) > self.max_tracks:  # keep the most recently seen
+            self.tracks = sorted(self.tracks, key=lambda t: t.last_seen)[-self.max_tracks:]
+        return ids

@@ -1,0 +1,47 @@
+"""Message <-> numpy conversions for the node (the only place that knows both worlds)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
+
+from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.image import compressed_to_bgr, raw_to_bgr
+from fer_ros.core.types import FrameResult
+from fer_ros.msg import FaceEmotion, FaceEmotionArray
+
+
+def image_to_bgr(msg: Image | CompressedImage) -> np.ndarray:
+    """BGR array of an Image (zero-copy for bgr8) or CompressedImage; raises ImageFormatError."""
+    if isinstance(msg, CompressedImage):
+        return compressed_to_bgr(msg.data)
+    return raw_to_bgr(msg.data, msg.encoding, msg.width, msg.height, msg.step, bool(msg.is_bigendian))
+
+
+def bgr_to_image(bgr: np.ndarray, header) -> Image:
+    """A bgr8 Image message of ``bgr`` carrying ``header``."""
+    height, width = bgr.shape[:2]
+    msg = Image(header=header, height=height, width=width, encoding="bgr8", is_bigendian=0, step=width * 3)
+    msg.data = np.ascontiguousarray(bgr).tobytes()
+    return msg
+
+
+def result_to_msg(result: FrameResult, header, model: str, detector: str,
+                  processing_time: float) -> FaceEmotionArray:
+    """The FaceEmotionArray for one processed frame (header copied from the source image)."""
+    faces = []
+    for face in result.faces:
+        box = face.box.clipped(result.image_width, result.image_height)
+        faces.append(FaceEmotion(
+            id=face.track_id,
+            roi=RegionOfInterest(x_offset=box.x, y_offset=box.y, width=box.width, height=box.height,
+                                 do_rectify=False),
+            detection_confidence=float(face.box.score),
+            emotion=face.emotion,
+            confidence=face.confidence,
+            labels=list(EMOTIONS),
+            scores=[float(s) for s in face.scores],
+        ))
+    return FaceEmotionArray(header=header, image_width=result.image_width, image_height=result.image_height,
+                            model=model, detector=detector, processing_time=float(processing_time),
+                            faces=faces)

@@ -1,0 +1,155 @@
+"""fer_node: camera images in, typed emotion messages and an annotated image out.
+
+A thin adapter: converts messages to numpy, calls the ROS-free core, converts results back.
+The image callback only stores the newest frame; one worker thread processes it, so a slow model
+drops stale frames (counted) instead of queueing them.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.exceptions import ParameterException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+
+from fer_ros.core.drawing import annotate
+from fer_ros.core.errors import FerError, ImageFormatError
+from fer_ros.core.latest import LatestSlot
+from fer_ros.core.pipeline import EmotionPipeline
+from fer_ros.msg import FaceEmotionArray
+from fer_ros.node import params
+from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
+
+
+class FerNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__("fer_node", **kwargs)
+        params.declare_parameters(self)
+        self.values = params.read_all(self)  # ConfigError: fail fast
+        self.pipeline = EmotionPipeline(params.pipeline_config(self.values))  # ModelError: fail fast
+        self.stats: Counter = Counter()
+        self._slot = LatestSlot()
+        self._pending: dict | None = None  # parameter values to apply before the next frame
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.emotion_pub = self.create_publisher(FaceEmotionArray, "emotion", reliable)
+        self.annotated_pub = self.create_publisher(
+            Image, "emotion/annotated_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        image_qos = QoSProfile(depth=qos_profile_sensor_data.depth,
+                               reliability=ReliabilityPolicy.BEST_EFFORT
+                               if self.values["input_reliability"] == "best_effort" else ReliabilityPolicy.RELIABLE,
+                               history=qos_profile_sensor_data.history)
+        if self.values["input_transport"] == "compressed":
+            self.create_subscription(CompressedImage, "image/compressed", self._on_image, image_qos)
+        else:
+            self.create_subscription(Image, "image", self._on_image, image_qos)
+
+        self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"ready: detector={self.values['detector']} model={self.pipeline.classifier.name} "
+            f"input={self.values['input_transport']}/{self.values['input_reliability']}")
+
+    # --- callbacks -------------------------------------------------------------------------------
+    def _on_image(self, msg) -> None:
+        self.stats["received"] += 1
+        self._slot.put((msg, time.monotonic()))
+
+    def _on_set_parameters(self, changes):
+        result = params.validate_change(self.values, changes)
+        if result.successful:
+            updated = dict(self.values)
+            updated.update({change.name: change.value for change in changes})
+            self._pending = updated
+        return result
+
+    # --- worker ----------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._slot.closed:
+            item = self._slot.take(timeout=0.5)
+            if item is not None:
+                self._process(*item)
+
+    def _apply_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        changed = {k for k in params.PIPELINE_FIELDS if pending[k] != self.values[k]}
+        try:
+            if changed:
+                self.pipeline = EmotionPipeline(params.pipeline_config(pending))
+            self.values = pending
+            self.get_logger().info(f"parameters applied: {sorted(changed) or 'node settings'}")
+        except FerError as error:
+            self.get_logger().error(f"parameter change not applied, keeping the previous settings: {error}")
+
+    def _process(self, msg, received_at: float) -> None:
+        self._apply_pending()
+        throttle = self.values["log_throttle_period"]
+        try:
+            bgr = image_to_bgr(msg)
+        except ImageFormatError as error:
+            self.stats[f"rejected_{error.cause}"] += 1
+            self.get_logger().warn(f"frame rejected: {error} (rejected so far: {self.rejected()})",
+                                   throttle_duration_sec=throttle)
+            return
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 or received_at
+        try:
+            result = self.pipeline.process(bgr, stamp)
+        except Exception as error:  # keep running on anything the core did not foresee
+            self.stats["rejected_internal_error"] += 1
+            self.get_logger().error(f"frame failed in the pipeline: {error!r}", throttle_duration_sec=throttle)
+            return
+        out = result_to_msg(result, msg.header, self.pipeline.classifier.name, self.values["detector"],
+                            time.monotonic() - received_at)
+        self.emotion_pub.publish(out)
+        self.stats["processed"] += 1
+        if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
+            self.annotated_pub.publish(bgr_to_image(annotate(bgr, result.faces), msg.header))
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+    def rejected(self) -> dict:
+        return {k.removeprefix("rejected_"): v for k, v in self.stats.items() if k.startswith("rejected_")}
+
+    def counts(self) -> dict:
+        return {"received": self.stats["received"], "processed": self.stats["processed"],
+                "dropped_stale": self._slot.dropped, "rejected": self.rejected()}
+
+    def close(self) -> None:
+        self._slot.close()
+        self._worker.join(timeout=5)
+        # The context may already be shut down (SIGINT/SIGTERM): log without the node's rosout publisher.
+        rclpy.logging.get_logger("fer_node").info(f"frame counts: {self.counts()}")
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args if args is not None else sys.argv)
+    try:
+        node = FerNode()
+    except (FerError, ParameterException) as error:
+        rclpy.logging.get_logger("fer_node").fatal(f"cannot start: {error}")
+        rclpy.try_shutdown()
+        sys.exit(1)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if rclpy.ok():  # a real failure; otherwise a signal shut the context down mid-wait
+            raise
+    finally:
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

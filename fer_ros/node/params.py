@@ -1,0 +1,117 @@
+"""The node's parameters: one table with defaults, descriptions, ranges and choices.
+
+Pipeline defaults come from :class:`PipelineConfig`; ``config/fer.yaml`` repeats every default with a
+comment, and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from fer_ros.core.errors import ConfigError
+from fer_ros.core.pipeline import PipelineConfig
+
+_DEFAULTS = PipelineConfig()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: object
+    description: str
+    range: tuple | None = None  # (low, high) for numbers
+    choices: tuple | None = None  # allowed strings
+    read_only: bool = False  # needs a restart (changes subscriptions)
+
+
+PARAMETERS = (
+    Param("detector", _DEFAULTS.detector, "Face detector backend: 'haar' (ships with OpenCV) or 'yunet' "
+          "(needs yunet_model).", choices=("haar", "yunet")),
+    Param("yunet_model", _DEFAULTS.yunet_model, "Path of the YuNet ONNX file "
+          "(face_detection_yunet_2023mar.onnx) when detector is 'yunet'."),
+    Param("detection_threshold", _DEFAULTS.detection_threshold, "Minimum face score in [0, 1] (yunet).",
+          range=(0.0, 1.0)),
+    Param("detection_max_side", _DEFAULTS.detection_max_side, "Frames whose longest side exceeds this "
+          "many pixels are downscaled for detection only (0: never).", range=(0, 8192)),
+    Param("haar_min_neighbors", _DEFAULTS.haar_min_neighbors, "Haar cascade minNeighbors: higher finds "
+          "fewer, surer faces (haar).", range=(1, 50)),
+    Param("min_face_size", _DEFAULTS.min_face_size, "Smallest face side in source pixels; smaller faces are "
+          "ignored.", range=(8, 4096)),
+    Param("max_faces", _DEFAULTS.max_faces, "Most faces classified per frame (best or largest first).",
+          range=(1, 100)),
+    Param("face_margin", _DEFAULTS.face_margin, "Margin added around each face box before cropping, as a "
+          "fraction of the box size.", range=(0.0, 1.0)),
+    Param("model", _DEFAULTS.model, "Emotion model: path of an exported .onnx with its .json sidecar; "
+          "empty for the shipped default."),
+    Param("num_threads", _DEFAULTS.num_threads, "CPU threads for emotion inference.", range=(1, 64)),
+    Param("track_iou_threshold", _DEFAULTS.track_iou_threshold, "Minimum box overlap (IoU) to keep a "
+          "face's id from one frame to the next.", range=(0.01, 1.0)),
+    Param("track_max_age", _DEFAULTS.track_max_age, "Seconds a face may go unseen before its id "
+          "expires.", range=(0.0, 60.0)),
+    Param("input_transport", "raw", "Subscribe to 'image' (raw, sensor_msgs/Image) or 'image/compressed' "
+          "(compressed, sensor_msgs/CompressedImage).", choices=("raw", "compressed"), read_only=True),
+    Param("input_reliability", "best_effort", "QoS reliability of the image subscription: 'best_effort' "
+          "(sensor data, REP-2003) or 'reliable'.", choices=("best_effort", "reliable"), read_only=True),
+    Param("publish_annotated", True, "Publish emotion/annotated_image (drawn only while subscribed)."),
+    Param("log_throttle_period", 5.0, "Seconds between repeated warnings of one kind.", range=(0.1, 3600.0)),
+)
+PIPELINE_FIELDS = set(PipelineConfig.field_names())
+
+
+def _descriptor(param: Param) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=param.description, read_only=param.read_only)
+    if param.choices:
+        descriptor.additional_constraints = "one of: " + ", ".join(param.choices)
+    if param.range and isinstance(param.default, float):
+        descriptor.floating_point_range = [FloatingPointRange(from_value=float(param.range[0]),
+                                                              to_value=float(param.range[1]))]
+    elif param.range:
+        descriptor.integer_range = [IntegerRange(from_value=param.range[0], to_value=param.range[1], step=1)]
+    return descriptor
+
+
+def declare_parameters(node: Node) -> None:
+    for param in PARAMETERS:
+        node.declare_parameter(param.name, param.default, _descriptor(param))
+
+
+def check(name: str, value) -> None:
+    """Raise ConfigError when ``value`` is not allowed for parameter ``name``."""
+    param = next((p for p in PARAMETERS if p.name == name), None)
+    if param is None:
+        return
+    if param.choices and value not in param.choices:
+        raise ConfigError(f"{name} must be one of {list(param.choices)}, got {value!r}")
+    if param.range and not param.range[0] <= value <= param.range[1]:
+        raise ConfigError(f"{name} must lie in [{param.range[0]}, {param.range[1]}], got {value}")
+
+
+def read_all(node: Node) -> dict:
+    """Every parameter's current value, checked; raises ConfigError with the fix on a bad one."""
+    values = {p.name: node.get_parameter(p.name).value for p in PARAMETERS}
+    for name, value in values.items():
+        check(name, value)
+    return values
+
+
+def pipeline_config(values: dict) -> PipelineConfig:
+    """The PipelineConfig for a dict of parameter values (validated)."""
+    return replace(PipelineConfig(), **{k: v for k, v in values.items() if k in PIPELINE_FIELDS}).validate()
+
+
+def validate_change(current: dict, changes: list[Parameter]) -> SetParametersResult:
+    """on_set_parameters callback body: accept a change only if the result is a valid configuration."""
+    updated = dict(current)
+    try:
+        for change in changes:
+            check(change.name, change.value)
+            updated[change.name] = change.value
+        pipeline_config(updated)
+    except ConfigError as error:
+        return SetParametersResult(successful=False, reason=str(error))
+    return SetParametersResult(successful=True)

@@ -1,0 +1,170 @@
+"""The main job on an embedded default: replay a short bag of real photos through fer_node.
+
+    python -m fer_ros.tools.demo [--bag BAG | --camera INDEX] [--out demo_output]
+
+Without --bag or --camera it writes a rosbag2 of photos that ship inside scikit-image and matplotlib
+(astronaut Eileen Collins, Grace Hopper, both side by side, and a cat as the no-face case), starts
+fer_node, plays the bag into it, prints every /emotion message as it arrives and writes each
+annotated frame to OUT/annotated/ as PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Image
+
+from fer_ros.msg import FaceEmotionArray
+from fer_ros.node.conversions import image_to_bgr
+from fer_ros.tools.bags import write_image_bag
+from fer_ros.tools.player import play
+
+FRAME_SIZE = (640, 480)
+IMAGE_TOPIC = "/camera/image_raw"
+
+
+def letterbox(bgr: np.ndarray, size=FRAME_SIZE) -> np.ndarray:
+    """Fit ``bgr`` into a ``size`` canvas keeping its aspect ratio (grey borders)."""
+    width, height = size
+    scale = min(width / bgr.shape[1], height / bgr.shape[0])
+    resized = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((height, width, 3), 64, np.uint8)
+    y, x = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+    canvas[y:y + resized.shape[0], x:x + resized.shape[1]] = resized
+    return canvas
+
+
+def demo_photos() -> dict[str, np.ndarray]:
+    """Real photos that ship inside installed packages (no download), as BGR."""
+    import matplotlib.cbook
+    import skimage.data
+
+    astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+        hopper = cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_COLOR)
+    cat = cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR)
+    pair = np.hstack([cv2.resize(astronaut, (400, 400)), cv2.resize(hopper, (400, 400))])
+    return {"astronaut": astronaut, "grace_hopper": hopper, "astronaut_and_hopper": pair, "cat": cat}
+
+
+def write_demo_bag(path: Path, repeats: int = 3, rate_hz: float = 5.0) -> int:
+    frames = [letterbox(photo) for photo in demo_photos().values() for _ in range(repeats)]
+    return write_image_bag(path, frames, IMAGE_TOPIC, rate_hz)
+
+
+def describe(msg: FaceEmotionArray) -> str:
+    stamp = f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+    if not msg.faces:
+        return f"[{stamp}] no face ({msg.processing_time * 1000:.0f} ms)"
+    parts = []
+    for face in msg.faces:
+        top = sorted(zip(face.scores, face.labels), reverse=True)[1:3]
+        others = ", ".join(f"{label} {score:.2f}" for score, label in top)
+        parts.append(f"{face.id} {face.emotion} {face.confidence:.2f} (then {others}) at "
+                     f"x={face.roi.x_offset} y={face.roi.y_offset} {face.roi.width}x{face.roi.height}")
+    return f"[{stamp}] {len(msg.faces)} face(s), {msg.processing_time * 1000:.0f} ms: " + "; ".join(parts)
+
+
+def node_command(extra_params: list[str]) -> list[str]:
+    params = [item for p in extra_params for item in ("-p", p)]
+    return ["fer_node", "--ros-args", "-r", f"image:={IMAGE_TOPIC}", *params]
+
+
+def camera_frames(index: int, seconds: float):
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise SystemExit(f"camera {index} cannot be opened; check the device (ls /dev/video*) or use --bag")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ok, frame = capture.read()
+        if ok:
+            yield frame
+    capture.release()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_ros.tools.demo", description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--bag", help="play this rosbag2 (image topic /camera/image_raw) instead")
+    source.add_argument("--camera", type=int, help="publish frames of this camera index instead")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long to run the camera")
+    parser.add_argument("--out", default="demo_output", help="folder for the bag and annotated frames")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME:=VALUE",
+                        help="fer_node parameter, e.g. detector:=yunet")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
+
+    out = Path(args.out)
+    annotated_dir = out / "annotated"
+    annotated_dir.mkdir(parents=True, exist_ok=True)
+    for old in annotated_dir.glob("*.png"):
+        old.unlink()
+    bag = Path(args.bag) if args.bag else out / "demo_bag"
+    if not args.bag and args.camera is None and not (bag / "metadata.yaml").exists():
+        print(f"writing demo bag {bag}: {write_demo_bag(bag)} frames", flush=True)
+
+    node_process = subprocess.Popen(node_command(args.param))
+    rclpy.init()
+    node = rclpy.create_node("fer_demo")
+    results: list[FaceEmotionArray] = []
+    saved = []
+
+    def on_emotion(msg):
+        results.append(msg)
+        print(describe(msg), flush=True)
+
+    def on_annotated(msg):
+        path = annotated_dir / f"frame_{len(saved):03d}.png"
+        cv2.imwrite(str(path), image_to_bgr(msg))
+        saved.append(path)
+
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(FaceEmotionArray, "/emotion", on_emotion, reliable)
+    node.create_subscription(Image, "/emotion/annotated_image", on_annotated, reliable)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        if args.camera is not None:
+            publisher = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
+            from fer_ros.node.conversions import bgr_to_image
+            from std_msgs.msg import Header
+
+            sent = 0
+            for frame in camera_frames(args.camera, args.seconds):
+                publisher.publish(bgr_to_image(frame, Header(stamp=node.get_clock().now().to_msg(),
+                                                             frame_id="camera")))
+                sent += 1
+        else:
+            sent = play(node, str(bag), rate=1.0, wait_for_subscribers=30.0)
+        deadline = time.monotonic() + 10
+        while len(results) < sent and time.monotonic() < deadline and node_process.poll() is None:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        node_process.terminate()
+        node_process.wait(timeout=10)
+        executor.shutdown()
+        spinner.join(timeout=5)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    faces = sum(len(r.faces) for r in results)
+    print(f"\n{len(results)} /emotion messages for {sent} frames sent, {faces} faces; "
+          f"{len(saved)} annotated frames in {annotated_dir}/")
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

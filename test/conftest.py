@@ -1,0 +1,41 @@
+"""Shared fixtures. Run through `make test` (which sources env.sh) so fer_ros.msg imports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SCENES = SHARED / "data" / "scenes"
+FER_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
+YUNET = SHARED / "models" / "face_detection_yunet_2023mar.onnx"
+
+# Keep this run's ROS traffic to itself: own domain, loopback only, large-frame transport.
+os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+
+
+def need(path: Path) -> Path:
+    """Return ``path`` or skip the test, saying which shared file is missing."""
+    if not path.exists():
+        pytest.skip(f"needs {path} (from ../shared, absent on this machine)")
+    return path
+
+
+@pytest.fixture
+def scenes() -> Path:
+    return need(SCENES)
+
+
+@pytest.fixture
+def yunet_model() -> str:
+    return str(need(YUNET))
+
+
+@pytest.fixture
+def fer_csv() -> Path:
+    return need(FER_CSV)

@@ -1,0 +1,126 @@
+"""Run fer_node in its own process and talk to it through real rclpy publishers and subscribers."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import cv2
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from fer_ros.node.conversions import bgr_to_image
+
+
+class NodeProcess:
+    """``fer_node`` started with ``-p`` parameters and remaps; its log is collected in ``output``."""
+
+    def __init__(self, params: dict | None = None, remaps: dict | None = None, namespace: str = ""):
+        command = ["fer_node", "--ros-args"]
+        for name, value in (params or {}).items():
+            command += ["-p", f"{name}:={value}"]
+        for source, target in (remaps or {}).items():
+            command += ["-r", f"{source}:={target}"]
+        if namespace:
+            command += ["-r", f"__ns:={namespace}"]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while "ready:" not in self.output:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"fer_node did not start:\n{self.output}")
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+class Graph:
+    """A test-side rclpy node spun in a background thread."""
+
+    def __init__(self, name: str = "fer_test"):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def listen(self, msg_type, topic: str) -> list:
+        received: list = []
+        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        self.node.create_subscription(msg_type, topic, received.append, qos)
+        return received
+
+    def image_publisher(self, topic: str, msg_type=Image):
+        return self.node.create_publisher(msg_type, topic, qos_profile_sensor_data)
+
+    def close(self):
+        self.executor.shutdown()
+        self._thread.join(timeout=5)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def wait_matched(publisher, timeout: float = 15.0) -> None:
+    assert wait_for(lambda: publisher.get_subscription_count() > 0, timeout), "no subscriber matched"
+
+
+def header(sec: int, nanosec: int = 0, frame_id: str = "test_camera") -> Header:
+    header = Header(frame_id=frame_id)
+    header.stamp.sec, header.stamp.nanosec = sec, nanosec
+    return header
+
+
+def image_msg(bgr: np.ndarray, stamp_sec: int, frame_id: str = "test_camera") -> Image:
+    return bgr_to_image(bgr, header(stamp_sec, 0, frame_id))
+
+
+def send_until(publisher, make_msg, received: list, count: int = 1, timeout: float = 20.0):
+    """Publish ``make_msg(i)`` every 0.3 s until ``received`` holds ``count`` messages; return sent messages."""
+    sent = []
+    deadline = time.monotonic() + timeout
+    while len(received) < count and time.monotonic() < deadline:
+        msg = make_msg(len(sent))
+        publisher.publish(msg)
+        sent.append(msg)
+        wait_for(lambda: len(received) >= count, 0.3)
+    return sent
+
+
+def letterbox_file(path, size=(640, 480)) -> np.ndarray:
+    from fer_ros.tools.demo import letterbox
+
+    return letterbox(cv2.imread(str(path)), size)

@@ -1,0 +1,77 @@
+"""Face detectors against dlib's hand-labelled boxes and a photo with no human face."""
+
+import xml.etree.ElementTree as ET
+
+import cv2
+import pytest
+
+from fer_ros.core.detectors import create_detector
+from fer_ros.core.errors import ConfigError, ModelError
+from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+from fer_ros.core.types import Box
+
+
+def labelled_boxes(scenes):
+    """{photo path: [Box]} for the dlib photos present in scenes/."""
+    tree = ET.parse(scenes / "dlib_faces_training.xml")
+    labelled = {}
+    for image in tree.iter("image"):
+        path = scenes / f"dlib_{image.get('file')}"
+        if path.exists():
+            labelled[path] = [Box(int(b.get("left")), int(b.get("top")), int(b.get("width")),
+                                  int(b.get("height"))) for b in image.iter("box")]
+    return labelled
+
+
+def square(box: Box) -> Box:
+    """dlib labels square boxes; YuNet's are narrower (cheek to cheek): compare the centred square
+    around each box."""
+    side = max(box.width, box.height)
+    return Box(box.x + (box.width - side) // 2, box.y + (box.height - side) // 2, side, side)
+
+
+@pytest.mark.parametrize("backend", ["haar", "yunet"])
+def test_found_faces_match_hand_labels(scenes, backend, yunet_model):
+    pipeline = EmotionPipeline(PipelineConfig(detector=backend, yunet_model=yunet_model, min_face_size=24))
+    labelled = labelled_boxes(scenes)
+    assert labelled, "no labelled dlib photo found"
+    matched = total = 0
+    for path, truth in labelled.items():
+        found = pipeline.detect(cv2.imread(str(path)))
+        for box in found:  # precision: every detection is a labelled face
+            assert max(square(box).iou(t) for t in truth) >= 0.5, f"{path.name}: {box} matches no label"
+        matched += sum(any(square(b).iou(t) >= 0.5 for b in found) for t in truth)
+        total += len(truth)
+    assert matched / total >= 0.5, f"{backend} found {matched} of {total} labelled faces"
+
+
+def test_both_faces_of_the_two_person_photo(scenes, yunet_model):
+    truth = labelled_boxes(scenes)[scenes / "dlib_2008_001009.jpg"]
+    for backend in ("haar", "yunet"):
+        found = EmotionPipeline(PipelineConfig(detector=backend, yunet_model=yunet_model)).detect(
+            cv2.imread(str(scenes / "dlib_2008_001009.jpg")))
+        assert len(found) == 2
+        assert all(max(square(b).iou(t) for b in found) >= 0.5 for t in truth)
+
+
+def test_yunet_sees_no_face_among_dogs(scenes, yunet_model):
+    pipeline = EmotionPipeline(PipelineConfig(detector="yunet", yunet_model=yunet_model))
+    assert pipeline.detect(cv2.imread(str(scenes / "dlib_dogs.jpg"))) == []
+
+
+def test_max_faces_keeps_the_best(scenes, yunet_model):
+    pipeline = EmotionPipeline(PipelineConfig(detector="yunet", yunet_model=yunet_model, max_faces=3))
+    assert len(pipeline.detect(cv2.imread(str(scenes / "dlib_bald_guys.jpg")))) == 3
+
+
+def test_unknown_backend_and_missing_yunet_model_say_how_to_fix(tmp_path):
+    with pytest.raises(ConfigError, match="haar, yunet"):
+        create_detector("mtcnn")
+    with pytest.raises(ConfigError, match="yunet_model"):
+        create_detector("yunet")
+    with pytest.raises(ModelError, match="does not exist"):
+        create_detector("yunet", model_path=str(tmp_path / "missing.onnx"))
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="bad.onnx"):
+        create_detector("yunet", model_path=str(bad))

@@ -1,0 +1,154 @@
+"""fer_node end to end in its own process, through real rclpy publishers and subscribers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.msg import ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from sensor_msgs.msg import CompressedImage, Image
+
+from fer_ros.core.emotions import EMOTIONS
+from fer_ros.msg import FaceEmotion, FaceEmotionArray
+from ros_helpers import Graph, NodeProcess, header, image_msg, letterbox_file, send_until, wait_for, wait_matched
+
+
+@pytest.fixture(scope="module")
+def graph():
+    graph = Graph()
+    yield graph
+    graph.close()
+
+
+@pytest.fixture(scope="module")
+def node():
+    process = NodeProcess(remaps={"image": "/node_test/image"})
+    process.wait_ready()
+    yield process
+    assert process.stop() == 0, process.output
+
+
+@pytest.fixture(scope="module")
+def two_faces(scenes_dir):
+    return letterbox_file(scenes_dir / "dlib_2008_001009.jpg")
+
+
+@pytest.fixture(scope="module")
+def scenes_dir():
+    from conftest import SCENES, need
+
+    return need(SCENES)
+
+
+def test_message_constants_are_the_seven_labels():
+    assert [getattr(FaceEmotion, name.upper()) for name in EMOTIONS] == list(EMOTIONS)
+
+
+def test_two_faces_give_typed_results_with_the_source_header(graph, node, two_faces):
+    emotions = graph.listen(FaceEmotionArray, "/emotion")
+    annotated = graph.listen(Image, "/emotion/annotated_image")
+    publisher = graph.image_publisher("/node_test/image")
+    wait_matched(publisher)
+    assert wait_for(lambda: node.process.poll() is None and graph.node.count_subscribers("/emotion/annotated_image") > 0)
+    sent = send_until(publisher, lambda i: image_msg(two_faces, 100 + i, "cam_front"), emotions)
+    assert emotions, f"no /emotion message:\n{node.output}"
+    msg = emotions[0]
+    assert msg.header in [s.header for s in sent]
+    assert msg.header.frame_id == "cam_front"
+    assert (msg.image_width, msg.image_height) == (640, 480)
+    assert msg.model and msg.detector == "haar"
+    assert len(msg.faces) == 2
+    for face in msg.faces:
+        assert list(face.labels) == list(EMOTIONS)
+        scores = np.array(face.scores)
+        assert scores.shape == (7,) and np.all(scores >= 0) and abs(scores.sum() - 1) < 1e-4
+        assert face.emotion == EMOTIONS[int(scores.argmax())]
+        assert face.confidence == pytest.approx(scores.max())
+        assert face.id.startswith("face_")
+        assert face.roi.x_offset + face.roi.width <= 640 and face.roi.y_offset + face.roi.height <= 480
+    assert len({face.id for face in msg.faces}) == 2
+    assert wait_for(lambda: len(annotated) > 0), "no annotated image"
+    image = annotated[0]
+    assert (image.width, image.height, image.encoding) == (640, 480, "bgr8")
+    assert image.header in [s.header for s in sent]
+
+
+def test_frame_without_faces_gives_an_empty_list(graph, node):
+    emotions = graph.listen(FaceEmotionArray, "/emotion")
+    publisher = graph.image_publisher("/node_test/image")
+    wait_matched(publisher)
+    blank = np.full((480, 640, 3), 90, np.uint8)
+    send_until(publisher, lambda i: image_msg(blank, 200 + i), emotions)
+    assert emotions and emotions[0].faces == []
+
+
+def test_unsupported_encoding_is_reported_and_the_node_keeps_running(graph, node, two_faces):
+    emotions = graph.listen(FaceEmotionArray, "/emotion")
+    publisher = graph.image_publisher("/node_test/image")
+    wait_matched(publisher)
+    bad = Image(header=header(300), height=2, width=2, encoding="bayer_rggb8", step=2, data=bytes(4))
+    for _ in range(20):  # best effort: repeat until the node has seen one
+        publisher.publish(bad)
+        if wait_for(lambda: "unsupported image encoding 'bayer_rggb8'" in node.output, 0.5):
+            break
+    assert "unsupported image encoding 'bayer_rggb8'" in node.output, node.output
+    send_until(publisher, lambda i: image_msg(two_faces, 301 + i), emotions)
+    assert emotions and emotions[0].header.stamp.sec >= 301 and len(emotions[0].faces) == 2
+
+
+def _set(graph, name: str, value: int):
+    client = graph.node.create_client(SetParameters, "/fer_node/set_parameters")
+    assert client.wait_for_service(timeout_sec=10)
+    request = SetParameters.Request(parameters=[ParameterMsg(
+        name=name, value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value))])
+    future = client.call_async(request)
+    assert wait_for(future.done, 10)
+    return future.result().results[0]
+
+
+def test_parameters_are_validated_and_applied_at_run_time(graph, node, two_faces):
+    rejected = _set(graph, "max_faces", 0)
+    assert not rejected.successful and "max_faces" in rejected.reason
+    assert _set(graph, "max_faces", 1).successful
+    emotions = graph.listen(FaceEmotionArray, "/emotion")
+    publisher = graph.image_publisher("/node_test/image")
+    wait_matched(publisher)
+    send_until(publisher, lambda i: image_msg(two_faces, 400 + i), emotions)
+    assert emotions and len(emotions[0].faces) == 1
+    assert _set(graph, "max_faces", 10).successful
+
+
+def test_compressed_input(graph, two_faces):
+    process = NodeProcess({"input_transport": "compressed", "publish_annotated": False},
+                          remaps={"image/compressed": "/cmp/image/compressed", "emotion": "/cmp/emotion"})
+    try:
+        process.wait_ready()
+        emotions = graph.listen(FaceEmotionArray, "/cmp/emotion")
+        publisher = graph.image_publisher("/cmp/image/compressed", CompressedImage)
+        wait_matched(publisher)
+        jpeg = cv2.imencode(".jpg", two_faces)[1].tobytes()
+        corrupt = CompressedImage(header=header(499), format="jpeg", data=jpeg[:100])
+        for _ in range(20):  # best effort: repeat until the node has seen one
+            publisher.publish(corrupt)
+            if wait_for(lambda: "could not be decoded" in process.output, 0.5):
+                break
+        assert "could not be decoded" in process.output, process.output
+        send_until(publisher, lambda i: CompressedImage(header=header(500 + i), format="jpeg", data=jpeg), emotions)
+        assert emotions and len(emotions[0].faces) == 2
+    finally:
+        assert process.stop() == 0, process.output
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"model": "/nonexistent/model.onnx"}, "/nonexistent/model.onnx does not exist"),
+    ({"detector": "yunet"}, "needs a model file"),
+    ({"detector": "mtcnn"}, "mtcnn"),
+])
+def test_startup_problems_fail_fast_with_the_fix(params, expected):
+    process = NodeProcess(params)
+    code = process.process.wait(timeout=30)
+    process._reader.join(timeout=5)
+    assert code == 1, process.output
+    assert expected in process.output
