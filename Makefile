@@ -19,7 +19,7 @@ $(STAMP): $(REQS)
 # colcon builds the messages and installs node, launch and config into install/ (symlinked).
 build: $(STAMP)
 	source $(VENV)/bin/activate && AMENT_PREFIX_PATH=$$VIRTUAL_ENV colcon build --symlink-install \
-	  --event-handlers console_cohesion- --cmake-args -DPython3_EXECUTABLE=$$VIRTUAL_ENV/bin/python \
+	  --cmake-args -DPython3_EXECUTABLE=$$VIRTUAL_ENV/bin/python \
 	  -DBUILD_TESTING=OFF > build.log 2>&1 || { tail -40 build.log; exit 1; }
 
 # BAG=path plays your rosbag2; CAMERA=0 uses a camera; PARAMS="detector:=yunet yunet_model:=..."

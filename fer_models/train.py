@@ -2,7 +2,8 @@
 
 Reads top to bottom like a keras-io example: setup, data, hyperparameters, augmentation, model, run.
 Every epoch writes a resumable backup to ``OUT/backup`` and the best model (by PublicTest accuracy)
-to ``OUT/best.keras``; running the same command again resumes where it stopped.
+to ``OUT/best.keras``; running the same command again resumes where it stopped, and a larger
+``--epochs`` continues a finished run.
 
     python -m fer_models.train --data ../shared/data/fer2013/fer2013.csv.gz --out runs/fernet
 """
@@ -149,7 +150,8 @@ def main(argv=None) -> int:
     (out / "args.json").write_text(json.dumps(vars(args), indent=2))
     started = time.time()
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup")),  # resume after an interruption
+        # Resume after an interruption, or continue a finished run given a larger --epochs.
+        keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         keras.callbacks.LearningRateScheduler(cosine_schedule(args.lr, args.epochs, args.warmup_epochs)),
         keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_accuracy",
                                         save_best_only=True, mode="max"),

@@ -13,9 +13,10 @@ SCENES = SHARED / "data" / "scenes"
 FER_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
 YUNET = SHARED / "models" / "face_detection_yunet_2023mar.onnx"
 
-# Keep this run's ROS traffic to itself: own domain, loopback only, large-frame transport.
+# Keep this run's ROS traffic to itself (own domain id) and carry large frames (see README).
+# ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST is not used: with it, Fast DDS here delivered nothing
+# between two of our processes once the player published serialized messages.
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
 
 

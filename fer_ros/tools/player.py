@@ -18,6 +18,9 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from fer_ros.tools.bags import read_raw
 
+# After we see the subscriber, give its side of discovery time to see us, or the first
+# best-effort messages are lost.
+DISCOVERY_SETTLE_S = 0.5
 MESSAGE_TYPES = {"sensor_msgs/msg/Image": Image, "sensor_msgs/msg/CompressedImage": CompressedImage}
 
 
@@ -38,6 +41,7 @@ def play(node: Node, bag: str, rate: float = 1.0, remap: dict[str, str] | None =
             deadline = time.monotonic() + wait_for_subscribers
             while publishers[topic].get_subscription_count() == 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
+            time.sleep(DISCOVERY_SETTLE_S)
         if first_stamp is None:
             first_stamp, started = stamp, time.monotonic()
         if rate > 0:

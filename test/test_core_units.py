@@ -1,0 +1,65 @@
+"""Tracker, latest-frame slot, boxes, cropping and drawing: small, fast, no ROS."""
+
+import threading
+
+import numpy as np
+
+from fer_ros.core.drawing import annotate
+from fer_ros.core.latest import LatestSlot
+from fer_ros.core.preprocess import crop_faces, expand
+from fer_ros.core.tracker import IouTracker
+from fer_ros.core.types import Box, FaceEmotion
+
+
+def test_tracker_keeps_ids_of_moving_faces_and_expires_them():
+    tracker = IouTracker(iou_threshold=0.3, max_age=0.5)
+    a, b = Box(0, 0, 50, 50), Box(200, 0, 50, 50)
+    first = tracker.update([a, b], 0.0)
+    assert len(set(first)) == 2
+    moved = tracker.update([Box(205, 3, 50, 50), Box(4, 2, 50, 50)], 0.1)  # order swapped, both moved
+    assert moved == [first[1], first[0]]
+    assert tracker.update([], 0.3) == []  # short miss
+    assert tracker.update([Box(6, 4, 50, 50)], 0.4) == [first[0]]
+    assert tracker.update([Box(6, 4, 50, 50)], 2.0) != [first[0]]  # expired: a new id
+
+
+def test_tracker_resets_when_time_jumps_back():
+    tracker = IouTracker()
+    old = tracker.update([Box(0, 0, 40, 40)], 10.0)
+    assert tracker.update([Box(0, 0, 40, 40)], 1.0) != old
+    assert len(tracker.tracks) == 1
+
+
+def test_latest_slot_keeps_the_newest_and_counts_drops():
+    slot = LatestSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True and slot.put(3) is True
+    assert slot.take(0) == 3 and slot.dropped == 2
+    assert slot.take(0.01) is None
+    got = []
+    worker = threading.Thread(target=lambda: got.append(slot.take(5)))
+    worker.start()
+    slot.put(4)
+    worker.join(5)
+    assert got == [4]
+
+
+def test_box_geometry():
+    assert Box(0, 0, 10, 10).iou(Box(5, 0, 10, 10)) == 50 / 150
+    assert Box(-5, -5, 20, 20).clipped(10, 10) == Box(0, 0, 10, 10)
+    assert expand(Box(10, 10, 20, 20), 0.5, 35, 100) == Box(0, 0, 35, 40)
+
+
+def test_crops_are_grey_and_batched():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[20:60, 20:60] = 200
+    batch = crop_faces(image, [Box(20, 20, 40, 40), Box(90, 90, 30, 30)], 48, 0.0)
+    assert batch.shape == (2, 48, 48) and batch.dtype == np.uint8
+    assert np.all(batch[0] == 200)
+
+
+def test_annotate_draws_on_a_copy():
+    image = np.zeros((120, 160, 3), np.uint8)
+    face = FaceEmotion(Box(40, 40, 50, 50), np.eye(7, dtype=np.float32)[3], "face_0")
+    out = annotate(image, [face])
+    assert out.shape == image.shape and image.max() == 0 and out.max() > 0

@@ -1,0 +1,177 @@
+"""fer_models on tiny data made here: loaders, malformed input, training smoke run with resume,
+ONNX export parity, evaluate CLI, and the classifier's model-file checks."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.errors import ModelError
+from fer_models.data import DatasetError, attach_ferplus, load_split, read_csv
+
+RNG = np.random.default_rng(7)
+
+
+def write_csv(path, rows, header=("emotion", "pixels", "Usage")):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def tiny_rows(n_train=42, n_test=14):
+    rows = []
+    for usage, n in (("Training", n_train), ("PublicTest", n_test)):
+        for i in range(n):
+            pixels = " ".join(map(str, RNG.integers(0, 256, 48 * 48)))
+            rows.append((i % 7, pixels, usage))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory):
+    return write_csv(tmp_path_factory.mktemp("fer") / "fer2013.csv.gz", tiny_rows())
+
+
+def test_csv_loader_reads_splits_and_counts(tiny_csv):
+    splits = read_csv(tiny_csv)
+    assert set(splits) == {"Training", "PublicTest"}
+    train = splits["Training"]
+    assert train.images.shape == (42, 48, 48) and train.images.dtype == np.uint8
+    assert train.class_counts() == {name: 6 for name in EMOTIONS}
+    assert load_split(tiny_csv, "PublicTest").labels.tolist() == [i % 7 for i in range(14)]
+
+
+@pytest.mark.parametrize("row, message", [
+    (("9", " ".join(["1"] * 2304), "Training"), "unknown label 9"),
+    (("1", " ".join(["1"] * 2000), "Training"), "2000 pixel values, expected 2304"),
+    (("1", " ".join(["300"] * 2304), "Training"), "0..255"),
+    (("x", " ".join(["1"] * 2304), "Training"), "not an integer"),
+])
+def test_malformed_rows_name_the_line_and_the_problem(tmp_path, row, message):
+    path = write_csv(tmp_path / "bad.csv", tiny_rows(3, 1) + [row])
+    with pytest.raises(DatasetError, match=message) as error:
+        read_csv(path)
+    assert "line 6" in str(error.value)
+
+
+def test_wrong_header_and_missing_split(tmp_path, tiny_csv):
+    with pytest.raises(DatasetError, match="missing column"):
+        read_csv(write_csv(tmp_path / "h.csv", [("1", "2")], header=("label", "image")))
+    with pytest.raises(DatasetError, match="PrivateTest.*present: PublicTest, Training"):
+        load_split(tiny_csv, "PrivateTest")
+
+
+def test_folder_layout(tmp_path):
+    for i, name in enumerate(EMOTIONS):
+        folder = tmp_path / "test" / name
+        folder.mkdir(parents=True)
+        cv2.imwrite(str(folder / "a.png"), np.full((48, 48), i * 30, np.uint8))
+    split = load_split(tmp_path, "test")
+    assert split.labels.tolist() == list(range(7))
+    assert split.images[3].mean() == 90
+    (tmp_path / "test" / "contempt").mkdir()
+    with pytest.raises(DatasetError, match="contempt"):
+        load_split(tmp_path, "test")
+
+
+def test_ferplus_votes_become_soft_labels(tmp_path, tiny_csv):
+    header = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust",
+              "fear", "contempt", "unknown", "NF"]
+    votes = [["Training", f"fer{i}.png", 5, 5, 0, 0, 0, 0, 0, 0, 0, 0] for i in range(56)]
+    votes[1] = ["Training", "x", 0, 0, 0, 0, 0, 0, 0, 0, 10, 0]  # no FER2013 class: keep the label
+    path = write_csv(tmp_path / "ferplus.csv", votes, header=header)
+    split = attach_ferplus(read_csv(tiny_csv)["Training"], path)
+    assert split.soft_labels[0].tolist() == [0, 0, 0, 0.5, 0, 0, 0.5]
+    assert split.soft_labels[1].tolist() == np.eye(7)[1].tolist()
+
+
+# --- Keras parts (TensorFlow) -------------------------------------------------------------------
+keras = pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def always_happy(tmp_path_factory):
+    """An exported model that answers 'happy' for every face: its metrics are known exactly."""
+    from keras import layers
+
+    from fer_models.export import export_onnx, write_sidecar
+
+    inputs = keras.Input((48, 48, 1))
+    x = layers.GlobalAveragePooling2D()(inputs)
+    outputs = layers.Dense(7, activation="softmax", kernel_initializer="zeros",
+                           bias_initializer=keras.initializers.Constant(np.eye(7)[3] * 5))(x)
+    model = keras.Model(inputs, outputs, name="always_happy")
+    path = tmp_path_factory.mktemp("model") / "happy.onnx"
+    export_onnx(model, path)
+    write_sidecar(path, model.name, 48)
+    return model, path
+
+
+def test_export_parity_and_classifier_output(always_happy):
+    from fer_models.export import parity
+
+    model, path = always_happy
+    faces = RNG.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    assert parity(model, path, faces) < 1e-5
+    probabilities = EmotionClassifier(path).predict(faces)
+    assert probabilities.shape == (5, 7)
+    assert np.allclose(probabilities.sum(axis=1), 1) and np.all(probabilities.argmax(axis=1) == 3)
+
+
+def test_evaluate_cli_json_is_correct_for_a_known_model(always_happy, tiny_csv, capsys):
+    from fer_models import evaluate
+
+    _, path = always_happy
+    assert evaluate.main(["--data", str(tiny_csv), "--split", "PublicTest", "--model", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 14 and result["split"] == "PublicTest"
+    assert result["accuracy"] == pytest.approx(2 / 14, abs=1e-4)  # labels i % 7: two happy rows
+    assert result["per_class"]["happy"]["recall"] == 1.0 and result["per_class"]["angry"]["recall"] == 0.0
+    assert result["macro_f1"] == pytest.approx((2 * (1 / 7) / (1 / 7 + 1)) / 7, abs=1e-3)
+    assert sum(map(sum, result["confusion_matrix"]["rows_true_cols_predicted"])) == 14
+
+
+def test_classifier_refuses_broken_model_files(always_happy, tmp_path):
+    _, path = always_happy
+    copy = tmp_path / "m.onnx"
+    shutil.copy(path, copy)
+    with pytest.raises(ModelError, match="sidecar"):
+        EmotionClassifier(copy)
+    shutil.copy(path.with_suffix(".json"), copy.with_suffix(".json"))
+    EmotionClassifier(copy)  # intact copy loads
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    with pytest.raises(ModelError, match="checksum"):
+        EmotionClassifier(copy)
+    spec = json.loads(path.with_suffix(".json").read_text())
+    spec["labels"] = ["a"] * 7
+    copy.with_suffix(".json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match="labels"):
+        EmotionClassifier(copy)
+    with pytest.raises(ModelError, match="does not exist"):
+        EmotionClassifier(tmp_path / "none.onnx")
+
+
+def test_one_epoch_training_smoke_run_and_resume(tiny_csv, tmp_path):
+    from fer_models import train
+
+    out = tmp_path / "run"
+    common = ["--data", str(tiny_csv), "--out", str(out), "--arch", "baseline", "--batch-size", "16",
+              "--no-progress"]
+    assert train.main(common + ["--epochs", "1"]) == 0
+    assert (out / "best.keras").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "baseline_cnn" and 0 <= summary["val_accuracy"] <= 1
+    assert train.main(common + ["--epochs", "2"]) == 0  # resumes from the backup: one more epoch
+    rows = [line.split(",")[0] for line in (out / "history.csv").read_text().splitlines()]
+    assert [r for r in rows if r != "epoch"] == ["0", "1"]
