@@ -34,3 +34,20 @@ def test_runtime_changes_are_validated(name, value, ok):
     assert result.successful == ok
     if not ok:
         assert name in result.reason
+
+
+def test_launch_overrides_name_real_parameters():
+    """The launch file cannot run here (no launch_ros); its argument table is checked statically."""
+    import ast
+
+    tree = ast.parse((REPO / "launch" / "fer.launch.py").read_text())
+    table = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 and getattr(node.targets[0], "id", "") == "OVERRIDES")
+    names = [ast.literal_eval(entry.elts[0]) for entry in table.elts]
+    assert names and set(names) <= {p.name for p in params.PARAMETERS}
+    for entry in table.elts:
+        choices = entry.elts[2]
+        if isinstance(choices, ast.Tuple):
+            param = next(p for p in params.PARAMETERS if p.name == ast.literal_eval(entry.elts[0]))
+            expected = param.choices or ("true", "false")
+            assert tuple(ast.literal_eval(choices)) == expected
