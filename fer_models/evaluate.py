@@ -66,10 +66,15 @@ def rescale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return scaled / scaled.sum(axis=1, keepdims=True)
 
 
+def predict_all(classifier: EmotionClassifier, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    return np.concatenate([classifier.predict(images[i:i + batch_size])
+                           for i in range(0, len(images), batch_size)])
+
+
 def evaluate(classifier: EmotionClassifier, images: np.ndarray, labels: np.ndarray,
-             batch_size: int = 256) -> dict:
-    probabilities = np.concatenate([classifier.predict(images[i:i + batch_size])
-                                    for i in range(0, len(images), batch_size)])
+             probabilities: np.ndarray | None = None) -> dict:
+    if probabilities is None:
+        probabilities = predict_all(classifier, images)
     predicted = probabilities.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted)
     per_class = per_class_metrics(matrix)
@@ -118,14 +123,27 @@ def main(argv=None) -> int:
     parser.add_argument("--model", help="exported .onnx with its .json sidecar (default: the shipped model)")
     parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N rows")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--figures", help="folder for confusion_matrix.png and misclassified.png")
     args = parser.parse_args(argv)
 
     split = load_split(args.data, args.split)
     images, labels = split.images, split.labels
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
-    result = evaluate(EmotionClassifier(args.model), images, labels)
+    classifier = EmotionClassifier(args.model)
+    probabilities = predict_all(classifier, images)
+    result = evaluate(classifier, images, labels, probabilities)
     result["split"] = args.split
+    if args.figures:
+        from pathlib import Path
+
+        from fer_models.report import plot_confusion, plot_misclassified
+
+        figures = Path(args.figures)
+        figures.mkdir(parents=True, exist_ok=True)
+        matrix = np.array(result["confusion_matrix"]["rows_true_cols_predicted"])
+        plot_confusion(matrix, figures / "confusion_matrix.png", f"{classifier.name} on {args.split}")
+        plot_misclassified(images, labels, probabilities.argmax(axis=1), figures / "misclassified.png")
     print(json.dumps(result) if args.json else format_report(result))
     return 0
 

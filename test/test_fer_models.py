@@ -175,3 +175,16 @@ def test_one_epoch_training_smoke_run_and_resume(tiny_csv, tmp_path):
     assert train.main(common + ["--epochs", "2"]) == 0  # resumes from the backup: one more epoch
     rows = [line.split(",")[0] for line in (out / "history.csv").read_text().splitlines()]
     assert [r for r in rows if r != "epoch"] == ["0", "1"]
+
+
+def test_report_and_evaluation_figures(tiny_csv, always_happy, tmp_path, capsys):
+    from fer_models import evaluate, report
+
+    assert report.main(["--data", str(tiny_csv), "--out", str(tmp_path / "r")]) == 0
+    assert "Training: 42 faces" in capsys.readouterr().out
+    _, model = always_happy
+    evaluate.main(["--data", str(tiny_csv), "--split", "PublicTest", "--model", str(model),
+                   "--figures", str(tmp_path / "f")])
+    for png in [tmp_path / "r" / "class_distribution.png", tmp_path / "r" / "examples_Training.png",
+                tmp_path / "f" / "confusion_matrix.png", tmp_path / "f" / "misclassified.png"]:
+        assert cv2.imread(str(png)) is not None, png

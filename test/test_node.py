@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -152,3 +153,33 @@ def test_startup_problems_fail_fast_with_the_fix(params, expected):
     process._reader.join(timeout=5)
     assert code == 1, process.output
     assert expected in process.output
+
+
+def test_diagnostics_report_counts_and_turn_stale_without_input(graph, two_faces):
+    process = NodeProcess({"stale_after": 1.0, "diagnostic_period": 0.2, "blur_faces": True},
+                          remaps={"image": "/diag/image", "emotion": "/diag/emotion",
+                                  "emotion/annotated_image": "/diag/annotated"})
+    try:
+        process.wait_ready()
+        diagnostics = graph.listen(DiagnosticArray, "/diagnostics")
+        emotions = graph.listen(FaceEmotionArray, "/diag/emotion")
+        annotated = graph.listen(Image, "/diag/annotated")
+        ours = lambda: [m.status[0] for m in diagnostics if m.status[0].hardware_id == "/fer_node"]  # noqa: E731
+        assert wait_for(lambda: any(s.level == b"\x03" for s in ours())), "no STALE before input"
+        publisher = graph.image_publisher("/diag/image")
+        wait_matched(publisher)
+        assert wait_for(lambda: graph.node.count_publishers("/diag/annotated") > 0)
+        send_until(publisher, lambda i: image_msg(two_faces, 600 + i), annotated, count=1)
+        assert wait_for(lambda: any(s.level == b"\x00" for s in ours()), 5), [s.message for s in ours()]
+        values = {kv.key: kv.value for kv in [s for s in ours() if s.level == b"\x00"][-1].values}
+        assert int(values["processed frames (total)"]) >= 1 and values["model"] == emotions[0].model
+        stale_count = sum(s.level == b"\x03" for s in ours())
+        assert wait_for(lambda: sum(s.level == b"\x03" for s in ours()) > stale_count, 5), "camera stop not seen"
+        # blur_faces: the face regions of the annotated image are smoothed, the rest is untouched
+        face = emotions[0].faces[0].roi
+        drawn = np.frombuffer(bytes(annotated[0].data), np.uint8).reshape(480, 640, 3)
+        inner = (slice(face.y_offset + 10, face.y_offset + face.height - 10),
+                 slice(face.x_offset + 10, face.x_offset + face.width - 10))
+        assert cv2.Laplacian(drawn[inner], cv2.CV_64F).var() < cv2.Laplacian(two_faces[inner], cv2.CV_64F).var() / 4
+    finally:
+        assert process.stop() == 0, process.output

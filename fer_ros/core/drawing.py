@@ -14,9 +14,17 @@ COLORS = {
 }
 
 
-def annotate(bgr: np.ndarray, faces: list[FaceEmotion]) -> np.ndarray:
-    """Return a BGR copy of ``bgr`` with each face's box, id, dominant emotion and probability."""
+def annotate(bgr: np.ndarray, faces: list[FaceEmotion], blur_faces: bool = False) -> np.ndarray:
+    """Return a BGR copy of ``bgr`` with each face's box, dominant emotion and probability;
+    with ``blur_faces`` the face regions are blurred beyond recognition first."""
     canvas = np.ascontiguousarray(bgr).copy()
+    if blur_faces:
+        for face in faces:
+            box = face.box.clipped(canvas.shape[1], canvas.shape[0])
+            if box.area:
+                region = canvas[box.y:box.y + box.height, box.x:box.x + box.width]
+                kernel = max(3, (max(box.width, box.height) // 3) | 1)
+                region[:] = cv2.GaussianBlur(region, (kernel, kernel), 0)
     scale = max(0.4, min(canvas.shape[:2]) / 800)
     thickness = max(1, int(round(scale * 2)))
     for face in faces:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import Counter
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -23,9 +23,11 @@ from fer_ros.core.drawing import annotate
 from fer_ros.core.errors import FerError, ImageFormatError
 from fer_ros.core.latest import LatestSlot
 from fer_ros.core.pipeline import EmotionPipeline
+from fer_ros.core.stats import FrameStats, HealthThresholds, assess
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node import params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
+from fer_ros.node.diagnostics import diagnostic_array
 
 
 class FerNode(Node):
@@ -34,7 +36,7 @@ class FerNode(Node):
         params.declare_parameters(self)
         self.values = params.read_all(self)  # ConfigError: fail fast
         self.pipeline = EmotionPipeline(params.pipeline_config(self.values))  # ModelError: fail fast
-        self.stats: Counter = Counter()
+        self.stats = FrameStats()
         self._slot = LatestSlot()
         self._pending: dict | None = None  # parameter values to apply before the next frame
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -52,6 +54,9 @@ class FerNode(Node):
         else:
             self.create_subscription(Image, "image", self._on_image, image_qos)
 
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics)
+
         self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
         self._worker.start()
         self.get_logger().info(
@@ -60,8 +65,9 @@ class FerNode(Node):
 
     # --- callbacks -------------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
-        self.stats["received"] += 1
-        self._slot.put((msg, time.monotonic()))
+        self.stats.count("received")
+        if self._slot.put((msg, time.monotonic())):
+            self.stats.count("dropped_stale")
 
     def _on_set_parameters(self, changes):
         result = params.validate_change(self.values, changes)
@@ -97,37 +103,44 @@ class FerNode(Node):
         try:
             bgr = image_to_bgr(msg)
         except ImageFormatError as error:
-            self.stats[f"rejected_{error.cause}"] += 1
-            self.get_logger().warn(f"frame rejected: {error} (rejected so far: {self.rejected()})",
+            self.stats.count(f"rejected_{error.cause}")
+            rejected = {k: v for k, v in self.stats.totals.items() if k.startswith("rejected_")}
+            self.get_logger().warn(f"frame rejected: {error} (rejected so far: {rejected})",
                                    throttle_duration_sec=throttle)
             return
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 or received_at
         try:
             result = self.pipeline.process(bgr, stamp)
         except Exception as error:  # keep running on anything the core did not foresee
-            self.stats["rejected_internal_error"] += 1
+            self.stats.count("rejected_internal_error")
             self.get_logger().error(f"frame failed in the pipeline: {error!r}", throttle_duration_sec=throttle)
             return
-        out = result_to_msg(result, msg.header, self.pipeline.classifier.name, self.values["detector"],
-                            time.monotonic() - received_at)
-        self.emotion_pub.publish(out)
-        self.stats["processed"] += 1
+        elapsed = time.monotonic() - received_at
+        self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
+                                               self.values["detector"], elapsed))
+        self.stats.add_latency({**result.timings, "total": elapsed})
+        self.stats.count("processed")
         if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
-            self.annotated_pub.publish(bgr_to_image(annotate(bgr, result.faces), msg.header))
+            drawn = annotate(bgr, result.faces, blur_faces=self.values["blur_faces"])
+            self.annotated_pub.publish(bgr_to_image(drawn, msg.header))
 
-    # --- bookkeeping -----------------------------------------------------------------------------
-    def rejected(self) -> dict:
-        return {k.removeprefix("rejected_"): v for k, v in self.stats.items() if k.startswith("rejected_")}
-
-    def counts(self) -> dict:
-        return {"received": self.stats["received"], "processed": self.stats["processed"],
-                "dropped_stale": self._slot.dropped, "rejected": self.rejected()}
+    # --- health ----------------------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        snap = self.stats.snapshot()
+        v = self.values
+        limits = HealthThresholds(v["stale_after"], v["warn_drop_ratio"], v["warn_latency"],
+                                  v["error_reject_ratio"])
+        level, message = assess(snap, limits)
+        extra = {"model": self.pipeline.classifier.name, "detector": v["detector"]}
+        self.diagnostics_pub.publish(diagnostic_array(
+            snap, level, message, f"{self.get_fully_qualified_name()}: emotion recognition",
+            self.get_fully_qualified_name(), extra, self.get_clock().now().to_msg()))
 
     def close(self) -> None:
         self._slot.close()
         self._worker.join(timeout=5)
         # The context may already be shut down (SIGINT/SIGTERM): log without the node's rosout publisher.
-        rclpy.logging.get_logger("fer_node").info(f"frame counts: {self.counts()}")
+        rclpy.logging.get_logger("fer_node").info(f"frame counts: {dict(self.stats.totals)}")
 
 
 def main(args=None) -> None:

@@ -58,6 +58,16 @@ PARAMETERS = (
     Param("input_reliability", "best_effort", "QoS reliability of the image subscription: 'best_effort' "
           "(sensor data, REP-2003) or 'reliable'.", choices=("best_effort", "reliable"), read_only=True),
     Param("publish_annotated", True, "Publish emotion/annotated_image (drawn only while subscribed)."),
+    Param("blur_faces", False, "Blur every face in the annotated image (privacy); labels stay readable."),
+    Param("diagnostic_period", 1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0), read_only=True),
+    Param("stale_after", 2.0, "Seconds without input images before diagnostics report STALE.",
+          range=(0.1, 3600.0)),
+    Param("warn_drop_ratio", 0.5, "Fraction of input frames dropped as stale (inference too slow) that "
+          "makes diagnostics WARN.", range=(0.0, 1.0)),
+    Param("warn_latency", 0.2, "Mean seconds from receipt to publication that makes diagnostics WARN.",
+          range=(0.001, 60.0)),
+    Param("error_reject_ratio", 0.5, "Fraction of input frames rejected (bad encoding, corrupt data) that "
+          "makes diagnostics ERROR.", range=(0.0, 1.0)),
     Param("log_throttle_period", 5.0, "Seconds between repeated warnings of one kind.", range=(0.1, 3600.0)),
 )
 PIPELINE_FIELDS = set(PipelineConfig.field_names())

@@ -1,0 +1,26 @@
+"""Turn the core's frame statistics into a diagnostic_msgs/DiagnosticArray for /diagnostics."""
+
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from std_msgs.msg import Header
+
+from fer_ros.core.stats import Snapshot
+
+
+def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardware_id: str,
+                     extra: dict[str, str], stamp) -> DiagnosticArray:
+    values = {
+        "input rate (Hz)": f"{snap.rate('received'):.2f}",
+        "processed rate (Hz)": f"{snap.rate('processed'):.2f}",
+        "dropped stale frames (total)": str(snap.totals["dropped_stale"]),
+        "received frames (total)": str(snap.totals["received"]),
+        "processed frames (total)": str(snap.totals["processed"]),
+        **{f"rejected {cause} (total)": str(n) for cause, n in sorted(snap.rejected().items())},
+        **{f"{stage} latency (ms)": f"{seconds * 1000:.1f}" for stage, seconds in sorted(snap.mean_latency.items())},
+        "seconds since last frame": "never" if snap.since_last_frame is None else f"{snap.since_last_frame:.1f}",
+        **extra,
+    }
+    status = DiagnosticStatus(level=bytes([level]), name=name, message=message, hardware_id=hardware_id,
+                              values=[KeyValue(key=k, value=v) for k, v in values.items()])
+    return DiagnosticArray(header=Header(stamp=stamp), status=[status])
