@@ -63,10 +63,14 @@ def test_two_faces_give_typed_results_with_the_source_header(graph, node, two_fa
     assert len(msg.faces) == 2
     for face in msg.faces:
         assert list(face.labels) == list(EMOTIONS)
+        for vector in (np.array(face.scores), np.array(face.raw_scores)):
+            assert vector.shape == (7,) and np.all(vector >= 0) and abs(vector.sum() - 1) < 1e-4
         scores = np.array(face.scores)
-        assert scores.shape == (7,) and np.all(scores >= 0) and abs(scores.sum() - 1) < 1e-4
-        assert face.emotion == EMOTIONS[int(scores.argmax())]
         assert face.confidence == pytest.approx(scores.max())
+        if face.emotion != FaceEmotion.UNCERTAIN:  # first sight of a face: the label is the argmax
+            assert face.emotion == EMOTIONS[int(scores.argmax())]
+        assert face.quality == FaceEmotion.QUALITY_OK and face.sharpness > 50
+        assert -1 <= face.valence <= 1 and -1 <= face.arousal <= 1
         assert face.id.startswith("face_")
         assert face.roi.x_offset + face.roi.width <= 640 and face.roi.y_offset + face.roi.height <= 480
     assert len({face.id for face in msg.faces}) == 2

@@ -11,6 +11,7 @@ from fer_ros.core.types import FaceEmotion
 COLORS = {
     "angry": (40, 40, 230), "disgust": (40, 140, 40), "fear": (160, 40, 160), "happy": (40, 200, 240),
     "sad": (200, 120, 40), "surprise": (240, 200, 40), "neutral": (200, 200, 200),
+    "uncertain": (128, 128, 128),
 }
 
 

@@ -12,6 +12,8 @@ from fer_ros.core.classifier import EmotionClassifier
 from fer_ros.core.detectors import DETECTORS, create_detector
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.preprocess import crop_faces
+from fer_ros.core.quality import assess
+from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.tracker import IouTracker
 from fer_ros.core.types import Box, FaceEmotion, FrameResult
 
@@ -32,6 +34,10 @@ class PipelineConfig:
     num_threads: int = 1
     track_iou_threshold: float = 0.3
     track_max_age: float = 1.0
+    smoothing_time_constant: float = 0.5
+    hysteresis: float = 0.1
+    uncertain_below: float = 0.4
+    min_sharpness: float = 50.0
 
     def validate(self) -> "PipelineConfig":
         checks = [
@@ -46,6 +52,10 @@ class PipelineConfig:
             (1 <= self.num_threads <= 64, "num_threads must lie in [1, 64]"),
             (0.0 < self.track_iou_threshold <= 1.0, "track_iou_threshold must lie in (0, 1]"),
             (0.0 <= self.track_max_age <= 60.0, "track_max_age must lie in [0, 60] seconds"),
+            (0.0 <= self.smoothing_time_constant <= 10.0, "smoothing_time_constant must lie in [0, 10] seconds"),
+            (0.0 <= self.hysteresis < 1.0, "hysteresis must lie in [0, 1)"),
+            (0.0 <= self.uncertain_below <= 1.0, "uncertain_below must lie in [0, 1]"),
+            (0.0 <= self.min_sharpness <= 10000.0, "min_sharpness must lie in [0, 10000]"),
         ]
         for ok, message in checks:
             if not ok:
@@ -58,7 +68,9 @@ class PipelineConfig:
 
 
 class EmotionPipeline:
-    """Detector + classifier + tracker. ``process`` takes a BGR image and returns a FrameResult.
+    """Detector, classifier, tracker, quality gate and temporal smoothing. ``process`` takes a BGR
+    image and returns a FrameResult. A face too blurred to classify (sharpness below
+    ``min_sharpness``) is flagged and reported as "uncertain" instead of guessed.
 
     Not thread-safe: use one pipeline per thread.
     """
@@ -71,6 +83,8 @@ class EmotionPipeline:
             min_neighbors=c.haar_min_neighbors)
         self.classifier = EmotionClassifier(c.model or None, num_threads=c.num_threads)
         self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
+        self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
+                                        max_age=c.track_max_age)
 
     def process(self, bgr: np.ndarray, stamp: float | None = None) -> FrameResult:
         """Find and classify every face in ``bgr``; ``stamp`` (seconds) drives track expiry."""
@@ -80,8 +94,16 @@ class EmotionPipeline:
         crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
         scores = self.classifier.predict(crops)
         classified = time.perf_counter()
-        ids = self.tracker.update(boxes, started if stamp is None else stamp)
-        faces = [FaceEmotion(box, s, track_id) for box, s, track_id in zip(boxes, scores, ids)]
+        stamp = started if stamp is None else stamp
+        ids = self.tracker.update(boxes, stamp)
+        faces = []
+        for box, crop, raw, track_id in zip(boxes, crops, scores, ids):
+            quality = assess(crop, box, self.config.min_face_size, self.config.min_sharpness)
+            if quality.ok:
+                smoothed = self.smoother.update(track_id, raw, stamp)
+            else:  # flag it, do not guess
+                smoothed = SmoothedEmotion(raw, UNCERTAIN, float(raw.max()))
+            faces.append(FaceEmotion(box, raw, track_id, smoothed, quality))
         return FrameResult(faces, bgr.shape[1], bgr.shape[0],
                            {"detection": detected - started, "classification": classified - detected})
 

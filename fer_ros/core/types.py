@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fer_ros.core.affect import valence_arousal
 from fer_ros.core.emotions import EMOTIONS
+
+if TYPE_CHECKING:  # these modules use Box: import for annotations only
+    from fer_ros.core.quality import Quality
+    from fer_ros.core.smoothing import SmoothedEmotion
 
 
 @dataclass(frozen=True)
@@ -41,19 +47,31 @@ class Box:
 
 @dataclass
 class FaceEmotion:
-    """One face: its box, a stable track id and the probability of each emotion (EMOTIONS order)."""
+    """One face: its box, a stable track id, this frame's probability of each emotion (``scores``,
+    EMOTIONS order) and, when the pipeline smooths over time, the smoothed state and face quality."""
 
     box: Box
     scores: np.ndarray
     track_id: str = ""
+    smoothed: SmoothedEmotion | None = None
+    quality: Quality | None = None
 
     @property
     def emotion(self) -> str:
-        return EMOTIONS[int(np.argmax(self.scores))]
+        """The label to act on: smoothed with hysteresis (or "uncertain"), else this frame's argmax."""
+        return self.smoothed.label if self.smoothed else EMOTIONS[int(np.argmax(self.scores))]
 
     @property
     def confidence(self) -> float:
-        return float(np.max(self.scores))
+        return self.smoothed.confidence if self.smoothed else float(np.max(self.scores))
+
+    @property
+    def smoothed_scores(self) -> np.ndarray:
+        return self.smoothed.scores if self.smoothed else self.scores
+
+    @property
+    def valence_arousal(self) -> tuple[float, float]:
+        return valence_arousal(self.smoothed_scores)
 
 
 @dataclass

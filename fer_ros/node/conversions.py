@@ -32,6 +32,8 @@ def result_to_msg(result: FrameResult, header, model: str, detector: str,
     faces = []
     for face in result.faces:
         box = face.box.clipped(result.image_width, result.image_height)
+        valence, arousal = face.valence_arousal
+        quality = face.quality
         faces.append(FaceEmotion(
             id=face.track_id,
             roi=RegionOfInterest(x_offset=box.x, y_offset=box.y, width=box.width, height=box.height,
@@ -40,7 +42,12 @@ def result_to_msg(result: FrameResult, header, model: str, detector: str,
             emotion=face.emotion,
             confidence=face.confidence,
             labels=list(EMOTIONS),
-            scores=[float(s) for s in face.scores],
+            scores=[float(s) for s in face.smoothed_scores],
+            raw_scores=[float(s) for s in face.scores],
+            valence=valence,
+            arousal=arousal,
+            quality=(quality.reason or FaceEmotion.QUALITY_OK) if quality else FaceEmotion.QUALITY_OK,
+            sharpness=quality.sharpness if quality else 0.0,
         ))
     return FaceEmotionArray(header=header, image_width=result.image_width, image_height=result.image_height,
                             model=model, detector=detector, processing_time=float(processing_time),

@@ -53,6 +53,15 @@ PARAMETERS = (
           "face's id from one frame to the next.", range=(0.01, 1.0)),
     Param("track_max_age", _DEFAULTS.track_max_age, "Seconds a face may go unseen before its id "
           "expires.", range=(0.0, 60.0)),
+    Param("smoothing_time_constant", _DEFAULTS.smoothing_time_constant, "Seconds over which each face's "
+          "probabilities are averaged (exponential moving average; 0: no smoothing).", range=(0.0, 10.0)),
+    Param("hysteresis", _DEFAULTS.hysteresis, "A face's label changes only when another emotion's smoothed "
+          "probability leads the current one by more than this.", range=(0.0, 0.99)),
+    Param("uncertain_below", _DEFAULTS.uncertain_below, "Below this smoothed probability the label is "
+          "reported as 'uncertain'.", range=(0.0, 1.0)),
+    Param("min_sharpness", _DEFAULTS.min_sharpness, "Faces whose crop is blurrier than this (variance of "
+          "the Laplacian at 48x48) are flagged 'blurred' and reported 'uncertain' (0: never).",
+          range=(0.0, 10000.0)),
     Param("input_transport", "raw", "Subscribe to 'image' (raw, sensor_msgs/Image) or 'image/compressed' "
           "(compressed, sensor_msgs/CompressedImage).", choices=("raw", "compressed"), read_only=True),
     Param("input_reliability", "best_effort", "QoS reliability of the image subscription: 'best_effort' "

@@ -1,0 +1,161 @@
+"""Emotion recognition on a photo, a video file or a camera, without ROS.
+
+    python -m fer_ros.cli PHOTO|VIDEO|CAMERA_INDEX [--out PATH] [--detector haar|yunet]
+                          [--yunet-model PATH] [--model PATH] [--max-frames N]
+
+A photo: one line per face on stdout (id, emotion, confidence, box x,y,width,height, top-3 scores) and
+the annotated image written to ``--out`` (default ``<stem>_annotated.png`` in the current folder).
+A video file or a camera (an all-digit argument is a camera index): one line per frame, with each face's
+label smoothed over time by the pipeline (as in the node), and an annotated mp4
+written to ``--out`` (default ``<stem>_annotated.mp4`` or ``camera<N>_annotated.mp4``). A camera runs
+until Ctrl-C or ``--max-frames``. Exit codes: 0 done, 1 the output cannot be written, 2 the input
+cannot be opened or an option is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_ros.core.detectors import DETECTORS
+from fer_ros.core.drawing import annotate
+from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.errors import FerError
+from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+from fer_ros.core.types import Box
+
+class InputError(Exception):
+    """The photo, video or camera cannot be opened (exit code 2)."""
+
+
+def format_face(track_id: str, label: str, confidence: float, box: Box, scores: np.ndarray) -> str:
+    """``face_0 happy 0.77 box=178,69,92,92 top3=happy:0.77,surprise:0.16,fear:0.04``."""
+    top = np.argsort(scores)[::-1][:3]
+    top3 = ",".join(f"{EMOTIONS[i]}:{scores[i]:.2f}" for i in top)
+    return (f"{track_id} {label} {confidence:.2f} box={box.x},{box.y},{box.width},{box.height} "
+            f"top3={top3}")
+
+
+def run_photo(pipeline: EmotionPipeline, bgr: np.ndarray, out: Path) -> int:
+    """Classify every face of one image, print one line each and write the annotated image."""
+    result = pipeline.process(bgr, 0.0)
+    for face in result.faces:
+        print(format_face(face.track_id, face.emotion, face.confidence, face.box, face.scores))
+    if not result.faces:
+        print("no face found", file=sys.stderr)
+    if not cv2.imwrite(str(out), annotate(bgr, result.faces)):
+        print(f"error: cannot write {out} (does the folder exist, is the suffix an image format?)",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def run_video(pipeline: EmotionPipeline, capture: cv2.VideoCapture, out: Path, live: bool,
+              max_frames: int | None) -> int:
+    """Classify every frame of ``capture``, print one line per frame, write the annotated video."""
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = fps if fps and np.isfinite(fps) and 1 <= fps <= 240 else 30.0
+    writer: cv2.VideoWriter | None = None
+    started, index = time.monotonic(), 0
+    try:
+        while max_frames is None or index < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            stamp = time.monotonic() - started if live else index / fps
+            result = pipeline.process(frame, stamp)
+            faces = "; ".join(format_face(f.track_id, f.emotion, f.confidence, f.box, f.smoothed_scores)
+                              for f in result.faces)
+            print(f"frame {index} t={stamp:.3f}s {faces or 'no face'}", flush=True)
+            if writer is None:
+                height, width = frame.shape[:2]
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+                if not writer.isOpened():
+                    print(f"error: cannot write the video {out} (does the folder exist?)", file=sys.stderr)
+                    return 1
+            writer.write(annotate(frame, result.faces))
+            index += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if writer is not None:
+            writer.release()
+        capture.release()
+    if index == 0:
+        print("error: no frame could be read from the input", file=sys.stderr)
+        return 2
+    print(f"wrote {index} frames to {out}", file=sys.stderr)
+    return 0
+
+
+def open_input(source: str) -> tuple[np.ndarray | None, cv2.VideoCapture | None]:
+    """(image, None) for a photo, (None, capture) for a video file or camera index; raises InputError."""
+    if source.isdigit():
+        capture = cv2.VideoCapture(int(source))
+        if not capture.isOpened():
+            raise InputError(f"cannot open camera {source} (is it connected, and is the index right?)")
+        return None, capture
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"cannot open {source}: no such file")
+    if cv2.haveImageReader(str(path)):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise InputError(f"cannot open {source}: the image is corrupt or truncated")
+        return image, None
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise InputError(f"cannot open {source}: neither an image nor a video OpenCV can decode")
+    return None, capture
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m fer_ros.cli", description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="a photo, a video file, or a camera index (e.g. 0)")
+    parser.add_argument("--out", type=Path, help="annotated output (default: <stem>_annotated.png/.mp4 "
+                        "in the current folder)")
+    parser.add_argument("--detector", choices=list(DETECTORS), default=PipelineConfig.detector)
+    parser.add_argument("--yunet-model", default="", help="face_detection_yunet_2023mar.onnx (for yunet)")
+    parser.add_argument("--model", default="", help="emotion model .onnx with its .json sidecar "
+                        "(default: the shipped one)")
+    parser.add_argument("--max-frames", type=int, help="stop a video or camera after N frames")
+    args = parser.parse_args(argv)
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error("--max-frames must be at least 1")
+    return args
+
+
+def default_output(source: str, photo: bool) -> Path:
+    stem = f"camera{source}" if source.isdigit() else Path(source).stem
+    return Path(f"{stem}_annotated.{'png' if photo else 'mp4'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        image, capture = open_input(args.source)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        pipeline = EmotionPipeline(PipelineConfig(detector=args.detector, yunet_model=args.yunet_model,
+                                                  model=args.model))
+    except FerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if capture is not None:
+            capture.release()
+        return 2
+    out = args.out or default_output(args.source, image is not None)
+    if image is not None:
+        return run_photo(pipeline, image, out)
+    return run_video(pipeline, capture, out, args.source.isdigit(), args.max_frames)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
