@@ -36,6 +36,17 @@ def export_onnx(keras_model, out: Path) -> None:
     tf2onnx.convert.from_function(serve, input_signature=signature, opset=17, output_path=str(out))
 
 
+def with_flip_average(model):
+    """``model`` wrapped to average its output on the face and on its mirror image (test-time
+    augmentation): one ONNX graph, both passes in one call."""
+    import keras
+
+    inputs = keras.Input(model.input_shape[1:], name="face")
+    mirrored = keras.layers.Lambda(lambda x: keras.ops.flip(x, axis=2), name="mirror")(inputs)
+    averaged = keras.layers.Average(name="probabilities")([model(inputs), model(mirrored)])
+    return keras.Model(inputs, averaged, name=f"{model.name}_flipavg")
+
+
 def write_sidecar(model_path: Path, name: str, input_size: int, extra: dict | None = None) -> Path:
     sidecar = model_path.with_suffix(".json")
     spec = {
@@ -66,12 +77,16 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="fer2013.csv[.gz] to draw parity faces from (default: random faces)")
     parser.add_argument("--split", default="PublicTest")
     parser.add_argument("--parity-samples", type=int, default=256)
+    parser.add_argument("--flip-average", action="store_true",
+                        help="average the predictions for the face and its mirror image (slower, usually more accurate)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     model = keras.models.load_model(args.model)
+    if args.flip_average:
+        model = with_flip_average(model)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out)
