@@ -56,9 +56,13 @@ OVERRIDES = (
     ('detection_threshold', float, None, 'Minimum face score in [0, 1] (yunet only).'),
     ('min_face_size', int, None, 'Smallest face side, in source-image pixels.'),
     ('max_faces', int, None, 'Most faces classified per frame.'),
+    ('classifier_backend', str, ('fer', 'deepface'),
+     "Emotion classifier: 'fer' (this project's model, ONNX Runtime) or 'deepface' (DeepFace's "
+     'emotion CNN in Keras; needs TensorFlow and facial_expression_model_weights.h5).'),
     ('model', str, None,
-     'Emotion model: path of an exported .onnx with its .json sidecar (empty in fer.yaml: the '
-     'shipped default).'),
+     'Emotion model file. fer: an exported .onnx with its .json sidecar; deepface: '
+     'facial_expression_model_weights.h5 (empty in fer.yaml: the shipped default, or for deepface '
+     '$DEEPFACE_HOME/.deepface/weights/).'),
     ('input_transport', str, ('raw', 'compressed'),
      "'raw' subscribes to image (sensor_msgs/Image); 'compressed' to image/compressed "
      '(sensor_msgs/CompressedImage).'),

@@ -1,20 +1,30 @@
-"""Emotion classifier running an exported model in ONNX Runtime (no TensorFlow at run time).
+"""Emotion classifier backends behind one interface, chosen by name.
 
-Every model file ``NAME.onnx`` has a sidecar ``NAME.json`` that makes preprocessing explicit:
-input size, colour, value range, label order, output kind and the file's SHA-256.
+``EmotionBackend`` is the interface: ``name``, ``input_size`` and ``predict(faces)``, which turns grey
+crops ``(n, input_size, input_size) uint8`` into probabilities ``(n, 7)`` in EMOTIONS order.
+``create_classifier(backend, model, num_threads)`` builds one from ``CLASSIFIERS``:
+
+- ``fer``: this project's models, exported to ONNX and run in ONNX Runtime (no TensorFlow at run
+  time): ``EmotionClassifier``. Every model file ``NAME.onnx`` has a sidecar ``NAME.json`` that
+  makes preprocessing explicit: input size, colour, value range, label order, output kind and the
+  file's SHA-256.
+- ``deepface``: DeepFace's emotion CNN in Keras (``fer_ros.core.deepface_backend``), imported only
+  when chosen, so nothing else loads TensorFlow.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fer_ros.core.emotions import EMOTIONS
-from fer_ros.core.errors import ModelError
+from fer_ros.core.errors import ConfigError, ModelError
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "fer_default.onnx"
@@ -61,8 +71,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-class EmotionClassifier:
-    """Loads ``model_path`` (default: the shipped model) and classifies batches of grey face crops."""
+class EmotionBackend(ABC):
+    """Classifies batches of grey face crops into the 7 FER2013 emotions."""
+
+    name: str  # model name, published in FaceEmotionArray.model
+    input_size: int  # square crop side in pixels that predict expects
+
+    @abstractmethod
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, 7)`` float32 in EMOTIONS order, each row summing to 1, for grey crops
+        ``(n, input_size, input_size) uint8``; ``n`` may be 0."""
+
+
+class EmotionClassifier(EmotionBackend):
+    """Backend ``fer``: loads ``model_path`` (default: the shipped model), an exported .onnx with its
+    sidecar, and classifies batches of grey face crops in ONNX Runtime."""
 
     def __init__(self, model_path: str | Path | None = None, num_threads: int = 1):
         import onnxruntime as ort
@@ -102,3 +125,26 @@ class EmotionClassifier:
         output = self._session.run(None, {self._input_name: batch})[0]
         probabilities = output if self.spec.output == "probabilities" else softmax(output)
         return probabilities[:, self._order].astype(np.float32)
+
+
+def _deepface_classifier() -> type[EmotionBackend]:
+    from fer_ros.core.deepface_backend import DeepFaceClassifier  # Keras is imported only on use
+
+    return DeepFaceClassifier
+
+
+# Backend name -> the class, returned by a function so that a backend's module (and its framework)
+# is imported only when that backend is chosen. Every class takes (model_path, num_threads).
+CLASSIFIERS: dict[str, Callable[[], type[EmotionBackend]]] = {
+    "fer": lambda: EmotionClassifier,
+    "deepface": _deepface_classifier,
+}
+
+
+def create_classifier(backend: str = "fer", model: str | Path | None = "",
+                      num_threads: int = 1) -> EmotionBackend:
+    """Build the emotion classifier ``backend`` ("fer" or "deepface"). ``model`` is its model file;
+    empty for the backend's default (fer: the shipped model; deepface: DeepFace's weights folder)."""
+    if backend not in CLASSIFIERS:
+        raise ConfigError(f"unknown classifier backend {backend!r}; choose one of: {', '.join(CLASSIFIERS)}")
+    return CLASSIFIERS[backend]()(model or None, num_threads=num_threads)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
-from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.classifier import CLASSIFIERS, create_classifier
 from fer_ros.core.detectors import DETECTORS, create_detector
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.preprocess import crop_faces
@@ -30,6 +30,7 @@ class PipelineConfig:
     min_face_size: int = 32
     max_faces: int = 10
     face_margin: float = 0.1
+    classifier_backend: str = "fer"
     model: str = ""
     num_threads: int = 1
     track_iou_threshold: float = 0.3
@@ -49,6 +50,8 @@ class PipelineConfig:
             (8 <= self.min_face_size <= 4096, "min_face_size must lie in [8, 4096] pixels"),
             (1 <= self.max_faces <= 100, "max_faces must lie in [1, 100]"),
             (0.0 <= self.face_margin <= 1.0, "face_margin must lie in [0, 1]"),
+            (self.classifier_backend in CLASSIFIERS,
+             f"classifier_backend must be one of {list(CLASSIFIERS)}, got {self.classifier_backend!r}"),
             (1 <= self.num_threads <= 64, "num_threads must lie in [1, 64]"),
             (0.0 < self.track_iou_threshold <= 1.0, "track_iou_threshold must lie in (0, 1]"),
             (0.0 <= self.track_max_age <= 60.0, "track_max_age must lie in [0, 60] seconds"),
@@ -81,7 +84,7 @@ class EmotionPipeline:
         self.detector = create_detector(
             c.detector, model_path=c.yunet_model, score_threshold=c.detection_threshold,
             min_neighbors=c.haar_min_neighbors)
-        self.classifier = EmotionClassifier(c.model or None, num_threads=c.num_threads)
+        self.classifier = create_classifier(c.classifier_backend, c.model, num_threads=c.num_threads)
         self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
         self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
                                         max_age=c.track_max_age)

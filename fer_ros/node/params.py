@@ -13,6 +13,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from fer_ros.core.classifier import CLASSIFIERS
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.pipeline import PipelineConfig
 
@@ -46,8 +47,12 @@ PARAMETERS = (
           range=(1, 100)),
     Param("face_margin", _DEFAULTS.face_margin, "Margin added around each face box before cropping, as a "
           "fraction of the box size.", range=(0.0, 1.0)),
-    Param("model", _DEFAULTS.model, "Emotion model: path of an exported .onnx with its .json sidecar; "
-          "empty for the shipped default."),
+    Param("classifier_backend", _DEFAULTS.classifier_backend, "Emotion classifier: 'fer' (this project's "
+          "model in ONNX Runtime) or 'deepface' (DeepFace's emotion CNN in Keras; needs TensorFlow and its "
+          "weights file, never downloaded).", choices=tuple(CLASSIFIERS)),
+    Param("model", _DEFAULTS.model, "Emotion model file. fer: an exported .onnx with its .json sidecar, "
+          "empty for the shipped default; deepface: facial_expression_model_weights.h5, empty for "
+          "$DEEPFACE_HOME/.deepface/weights/ (DEEPFACE_HOME defaults to the home directory)."),
     Param("num_threads", _DEFAULTS.num_threads, "CPU threads for emotion inference.", range=(1, 64)),
     Param("track_iou_threshold", _DEFAULTS.track_iou_threshold, "Minimum box overlap (IoU) to keep a "
           "face's id from one frame to the next.", range=(0.01, 1.0)),
