@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-build.txt requirements-dev.txt
 ENV := . ./env.sh
 
-.PHONY: env build demo test peers clean
+.PHONY: env build demo test peers ship-model clean
 
 env: build
 
@@ -29,6 +29,19 @@ demo: build
 
 test: build
 	$(ENV) && pytest -q test $(PYTEST_ARGS)
+
+# Export a training run as the shipped default model, evaluate it on PublicTest and write its card.
+RUN ?= runs/fernet_w24
+FER_CSV ?= ../shared/data/fer2013/fer2013.csv.gz
+MODELS := fer_ros/models
+ship-model: build
+	$(ENV) && python -m fer_models.export --model $(RUN)/best.keras --out $(MODELS)/fer_default.onnx \
+	    --data $(FER_CSV) $(EXPORT_ARGS) && \
+	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --json > $(RUN)/evaluation.json && \
+	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --figures $(RUN)/figures && \
+	  python -m fer_models.compare_runtimes --keras $(RUN)/best.keras > $(RUN)/runtimes.json && \
+	  python -m fer_models.model_card --run $(RUN) --onnx $(MODELS)/fer_default.onnx \
+	    --evaluation $(RUN)/evaluation.json --runtimes $(RUN)/runtimes.json --log $(RUN).log
 
 # Peer models for comparisons (fer_models.peers): no-deps, its own requirements would pull a CUDA torch.
 peers: build
