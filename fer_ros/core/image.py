@@ -47,6 +47,10 @@ def raw_to_bgr(data, encoding: str, width: int, height: int, step: int,
         raise ImageFormatError(f"image has zero size ({width}x{height})", "zero_size")
     if width * height > MAX_PIXELS:
         raise ImageFormatError(f"image of {width}x{height} exceeds the {MAX_PIXELS}-pixel limit", "too_large")
+    if channels == 2 and width % 2:
+        raise ImageFormatError(
+            f"{encoding} image has odd width {width}; 4:2:2 packs two pixels into 4 bytes, so the width "
+            "must be even", "odd_width")
     row_bytes = width * channels * np.dtype(dtype).itemsize
     if step < row_bytes:
         raise ImageFormatError(

@@ -39,6 +39,7 @@ class FerNode(Node):
         self.stats = FrameStats()
         self._slot = LatestSlot()
         self._pending: dict | None = None  # parameter values to apply before the next frame
+        self._last_logged: dict[str, float] = {}  # kind of warning -> monotonic time it was last logged
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -81,8 +82,25 @@ class FerNode(Node):
     def _work(self) -> None:
         while not self._slot.closed:
             item = self._slot.take(timeout=0.5)
-            if item is not None:
+            if item is None:
+                continue
+            try:
                 self._process(*item)
+            except Exception as error:  # one bad frame must never end the worker (the node would go silent)
+                self.stats.count("rejected_internal_error")
+                self._log_throttled("internal_error", f"frame failed: {error!r}", error=True)
+
+    def _log_throttled(self, kind: str, message: str, error: bool = False) -> None:
+        """Log ``message`` unless one of the same ``kind`` was logged less than ``log_throttle_period``
+        ago. Throttled per kind, so one cause cannot hide another (rclpy's ``throttle_duration_sec``
+        is per call site, and raises ValueError when the period changes between calls)."""
+        now = time.monotonic()
+        last = self._last_logged.get(kind)
+        if last is not None and now - last < self.values["log_throttle_period"]:
+            return
+        self._last_logged[kind] = now
+        logger = self.get_logger()
+        (logger.error if error else logger.warning)(message)
 
     def _apply_pending(self) -> None:
         pending, self._pending = self._pending, None
@@ -99,21 +117,19 @@ class FerNode(Node):
 
     def _process(self, msg, received_at: float) -> None:
         self._apply_pending()
-        throttle = self.values["log_throttle_period"]
         try:
             bgr = image_to_bgr(msg)
         except ImageFormatError as error:
             self.stats.count(f"rejected_{error.cause}")
             rejected = {k: v for k, v in self.stats.totals.items() if k.startswith("rejected_")}
-            self.get_logger().warn(f"frame rejected: {error} (rejected so far: {rejected})",
-                                   throttle_duration_sec=throttle)
+            self._log_throttled(error.cause, f"frame rejected: {error} (rejected so far: {rejected})")
             return
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 or received_at
         try:
             result = self.pipeline.process(bgr, stamp)
         except Exception as error:  # keep running on anything the core did not foresee
             self.stats.count("rejected_internal_error")
-            self.get_logger().error(f"frame failed in the pipeline: {error!r}", throttle_duration_sec=throttle)
+            self._log_throttled("internal_error", f"frame failed in the pipeline: {error!r}", error=True)
             return
         elapsed = time.monotonic() - received_at
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
