@@ -174,9 +174,14 @@ def test_diagnostics_report_counts_and_turn_stale_without_input(graph, two_faces
         wait_matched(publisher)
         assert wait_for(lambda: graph.node.count_publishers("/diag/annotated") > 0)
         send_until(publisher, lambda i: image_msg(two_faces, 600 + i), annotated, count=1)
-        assert wait_for(lambda: any(s.level == b"\x00" for s in ours()), 5), [s.message for s in ours()]
-        values = {kv.key: kv.value for kv in [s for s in ours() if s.level == b"\x00"][-1].values}
-        assert int(values["processed frames (total)"]) >= 1 and values["model"] == emotions[0].model
+        def processed(status):
+            return int({kv.key: kv.value for kv in status.values}["processed frames (total)"])
+
+        # After a frame: OK, or WARN when this machine is slower than warn_latency; never STALE/ERROR.
+        assert wait_for(lambda: any(s.level in (b"\x00", b"\x01") and processed(s) >= 1 for s in ours()), 5), \
+            [s.message for s in ours()]
+        values = {kv.key: kv.value for kv in [s for s in ours() if processed(s) >= 1][-1].values}
+        assert values["model"] == emotions[0].model
         stale_count = sum(s.level == b"\x03" for s in ours())
         assert wait_for(lambda: sum(s.level == b"\x03" for s in ours()) > stale_count, 5), "camera stop not seen"
         # blur_faces: the face regions of the annotated image are smoothed, the rest is untouched

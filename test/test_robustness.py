@@ -352,9 +352,6 @@ def test_more_faces_than_max_faces_keeps_the_largest(wire2, scenes_dir):
     assert wait_for(lambda: int(wire2.counters().get("processed frames (total)", 0)) >= 1, 5)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "EmotionPipeline.detect scales a 2000x1 frame to 640x0 for detection and cv2.resize raises; the node "
-    "survives but counts it as internal_error. Fix in pipeline.py: at least 1 pixel per side."))
 def test_extreme_aspect_ratio_frame_is_processed(wire2):
     msg = raw_image(_grey(2000, 1), "mono8")
     failed = wire2.rejected("internal_error")

@@ -116,7 +116,8 @@ class EmotionPipeline:
         longest = max(bgr.shape[:2])
         limit = self.config.detection_max_side
         scale = limit / longest if limit and longest > limit else 1.0
-        small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
+        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))  # thin frames keep 1 px
+        small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
         min_size = max(8, int(round(self.config.min_face_size * scale)))
         boxes = self.detector.detect(small, min_size)[: self.config.max_faces]
         if scale == 1.0:

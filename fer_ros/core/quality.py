@@ -7,7 +7,7 @@ How ``DEFAULT_MIN_SHARPNESS = 50`` was chosen (Haar box x=178 y=69 92x92 of ``sk
 whole image Gaussian-blurred with sigma in source pixels; "happy" is the correct label):
 
 =========== ========= =================================
-blur sigma  sharpness classifier (fernet_w24)
+blur sigma  sharpness classifier (fernet_w24, epoch-5 checkpoint)
 =========== ========= =================================
 0 (sharp)   1334      happy 0.77
 2           166       happy 0.88
