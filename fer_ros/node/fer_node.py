@@ -125,12 +125,7 @@ class FerNode(Node):
             self._log_throttled(error.cause, f"frame rejected: {error} (rejected so far: {rejected})")
             return
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 or received_at
-        try:
-            result = self.pipeline.process(bgr, stamp)
-        except Exception as error:  # keep running on anything the core did not foresee
-            self.stats.count("rejected_internal_error")
-            self._log_throttled("internal_error", f"frame failed in the pipeline: {error!r}", error=True)
-            return
+        result = self.pipeline.process(bgr, stamp)  # unforeseen errors: counted and logged by _work
         elapsed = time.monotonic() - received_at
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
                                                self.values["detector"], elapsed))
