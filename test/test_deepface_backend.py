@@ -23,27 +23,13 @@ DEEPFACE_SHAPES = [(5, 5, 1, 64), (64,), (3, 3, 64, 64), (64,), (3, 3, 64, 64), 
                    (128, 1024), (1024,), (1024, 1024), (1024,), (1024, 7), (7,)]
 
 
-def save_legacy_weights(model, path):
-    """Write ``model``'s weights as Keras 2's ``save_weights`` did for DeepFace's .h5 (Keras 3's
-    ``save_weights`` only writes ``*.weights.h5``, a different layout)."""
-    import h5py
-    from keras.src.legacy.saving import legacy_h5_format
-
-    with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
-
-
 @pytest.fixture(scope="module")
 def deepface_home(tmp_path_factory):
     """A DEEPFACE_HOME holding .deepface/weights/facial_expression_model_weights.h5 with random
     weights, and the Keras model that wrote it."""
-    keras = pytest.importorskip("keras")
-    keras.utils.set_random_seed(0)
-    model = deepface_backend.build_model(keras)
+    pytest.importorskip("keras")
     home = tmp_path_factory.mktemp("deepface_home")
-    weights = home / ".deepface" / "weights"
-    weights.mkdir(parents=True)
-    save_legacy_weights(model, weights / WEIGHTS_FILE)
+    model = deepface_backend.write_random_weights(home / ".deepface" / "weights" / WEIGHTS_FILE, seed=0)
     return home, model
 
 

@@ -1,0 +1,297 @@
+"""Benchmark our pipeline, the `fer` package and DeepFace on one CPU core, and fer_node end to end.
+
+    python -m fer_ros.bench [--quick] [--json bench.json] [--yunet-model PATH] [--core N]
+
+Every system sees the same frames in one run (checked by a hash): the scene photos of
+``../shared/data/scenes`` letterboxed to 640x480, and synthetic 30 fps sequences of real faces moving
+on a background, with 1, 3 and 6 faces. Each system runs in its own process pinned to one core with
+one thread for ONNX Runtime, OpenCV and TensorFlow; warm-up frames are not timed. Then the real
+fer_node (on the same core) gets a 640x480 sequence at 30 Hz: latency from each image's stamp to its
+emotion message, frames answered, cold start and memory. Prints tables, the ratios of our frame rate
+to the peers', the targets (reached or not) and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
+from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
+
+DEFAULT_SCENES = "../shared/data/scenes"
+DEFAULT_YUNET = "../shared/models/face_detection_yunet_2023mar.onnx"
+DATASET_NAMES = {"scenes": "scene photos", "seq_1face": "seq 1 face", "seq_3faces": "seq 3 faces",
+                 "seq_6faces": "seq 6 faces"}
+OURS = ("ours_haar", "ours_yunet")
+PEERS = {"fer": 3.0, "deepface": 10.0}  # peer -> how many times its frame rate we aim for
+DEEPFACE_NOTE = ("* DeepFace ran on an architecture-identical weights file with random weights placed under "
+                 "a temporary DEEPFACE_HOME: timing only, its emotions mean nothing")
+
+
+def prepare_deepface_home(folder: Path) -> str:
+    """Write the random stand-in weights under ``folder``/.deepface/weights; '' or why it failed.
+    Runs in its own process: Keras 3 writes the file, DeepFace later loads it with tf-keras."""
+    code = ("import sys; from fer_ros.core.deepface_backend import write_random_weights, WEIGHTS_FILE; "
+            "write_random_weights(sys.argv[1] + '/.deepface/weights/' + WEIGHTS_FILE, seed=0)")
+    done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
+                          env=one_thread_environment(), timeout=300)
+    return "" if done.returncode == 0 else f"could not write its stand-in weights: {done.stderr.strip()[-300:]}"
+
+
+def run_worker(system: str, args, folder: Path, env: dict) -> dict:
+    out = folder / f"{system}.json"
+    command = [sys.executable, "-m", "fer_ros.bench.worker", "--system", system, "--result", str(out),
+               "--core", str(args.core), "--scenes", args.scenes, "--yunet-model", args.yunet_model,
+               "--frames", str(args.frames), "--warmup", str(args.warmup), "--scene-rounds", str(args.scene_rounds)]
+    print(f"  {LABELS[system]} ...", end="", flush=True)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=args.worker_timeout)
+    except subprocess.TimeoutExpired:
+        print(" timed out")
+        return {"system": system, "label": LABELS[system], "skipped": f"timed out after {args.worker_timeout:g} s"}
+    if done.returncode != 0 or not out.is_file():
+        print(" failed")
+        return {"system": system, "label": LABELS[system],
+                "skipped": f"failed (exit {done.returncode}): {done.stderr.strip()[-400:]}"}
+    result = json.loads(out.read_text())
+    print(f" {'skipped' if 'skipped' in result else 'done'} in {time.monotonic() - started:.0f} s", flush=True)
+    return result
+
+
+def summaries(results: dict) -> dict:
+    """system -> dataset -> summary dict (with mean faces per frame)."""
+    table = {}
+    for system, result in results.items():
+        for name, data in result.get("datasets", {}).items():
+            summary = summarize(data["times_ms"]).as_dict()
+            summary["faces_per_frame"] = sum(data["faces"]) / len(data["faces"])
+            table.setdefault(system, {})[name] = summary
+    return table
+
+
+def print_table(results: dict, table: dict) -> None:
+    print(f"\n{'system':<22} {'frames':<13} {'n':>5} {'median ms':>10} {'p99 ms':>8} {'fps':>7} {'faces/frame':>12}")
+    for system, result in results.items():
+        if "skipped" in result:
+            print(f"{result['label']:<22} skipped: {result['skipped']}")
+            continue
+        for name, s in table[system].items():
+            print(f"{result['label']:<22} {DATASET_NAMES.get(name, name):<13} {s['frames']:>5} {s['median_ms']:>10.1f} "
+                  f"{s['p99_ms']:>8.1f} {s['fps']:>7.1f} {s['faces_per_frame']:>12.2f}")
+    loads = {r["label"]: f"{r['setup_s']:.1f} s, {r['rss_mb']:.0f} MB" for r in results.values() if "setup_s" in r}
+    print("setup (imports + model load) and process memory after the run: "
+          + "; ".join(f"{k}: {v}" for k, v in loads.items()))
+
+
+def print_scene_faces(results: dict) -> None:
+    ran = [r for r in results.values() if "scene_faces" in r]
+    if not ran:
+        return
+    print("\nfaces found in the scene photos (640x480)")
+    print(f"{'photo':<26}" + "".join(f"{r['label'][:20]:>22}" for r in ran))
+    for photo in ran[0]["scene_faces"]:
+        print(f"{photo:<26}" + "".join(f"{r['scene_faces'].get(photo, '-'):>22}" for r in ran))
+    print(f"{'total':<26}" + "".join(f"{sum(r['scene_faces'].values()):>22}" for r in ran))
+
+
+def ratios(table: dict) -> dict:
+    """'ours / peer' -> dataset -> how many times our frame rate is the peer's."""
+    out = {}
+    for ours in OURS:
+        for peer in PEERS:
+            if ours in table and peer in table:
+                out[f"{ours}/{peer}"] = {name: ratio(s["fps"], table[peer].get(name, {}).get("fps"))
+                                         for name, s in table[ours].items()}
+    return out
+
+
+def node_summary(run) -> dict:
+    summary = {"detector": run.detector, "published": run.published, "answered": run.answered,
+               "processed_fraction": run.answered / run.published if run.published else None,
+               "cold_start_s": run.cold_start_s, "ready_s": run.ready_s, "rss_mb": run.rss_mb,
+               "node_counts": run.counts,
+               "error": run.error, "latencies_ms": run.latencies_ms,
+               "faces_per_frame": sum(run.faces) / len(run.faces) if run.faces else None}
+    if run.latencies_ms:
+        latency = summarize(run.latencies_ms)
+        summary.update(latency_median_ms=latency.median_ms, latency_p99_ms=latency.p99_ms)
+    return summary
+
+
+def targets(table: dict, rates: dict, nodes: list[dict]) -> list[Target]:
+    found = []
+    yunet = table.get("ours_yunet", {}).get("seq_6faces")
+    found.append(Target("YuNet pipeline, one core, 640x480, 6 faces: frames/s", yunet and yunet["fps"], 30, True))
+    for node in nodes:
+        found.append(Target(f"node ({node['detector']}) end-to-end p99 at 30 Hz", node.get("latency_p99_ms"), 50,
+                            False, " ms", f"{(node['processed_fraction'] or 0) * 100:.0f}% of frames answered"))
+    for ours in OURS:
+        for peer, times in PEERS.items():
+            per_set = {k: v for k, v in rates.get(f"{ours}/{peer}", {}).items() if v is not None}
+            worst = min(per_set, key=per_set.get) if per_set else None
+            found.append(Target(f"{LABELS[ours]} frame rate / {LABELS[peer].rstrip('*')}'s, worst set",
+                                per_set.get(worst), times, True, "x",
+                                f"worst on {DATASET_NAMES.get(worst, worst)}" if worst else ""))
+    for node in nodes:
+        found.append(Target(f"node ({node['detector']}) cold start to first emotion message", node["cold_start_s"],
+                            3, False, " s"))
+        found.append(Target(f"node ({node['detector']}) resident memory after the run", node["rss_mb"], 500, False,
+                            " MB"))
+    return found
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench", description=__doc__.split("\n\n")[0],
+                                     epilog="Peers need `make peers` (fer) and the deepface package; a missing "
+                                            "one is skipped with the reason.")
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer frames, shorter node replay)")
+    parser.add_argument("--json", metavar="FILE", help="write every number (and per-frame times) to FILE")
+    parser.add_argument("--scenes", default=DEFAULT_SCENES, help=f"folder of scene photos (default {DEFAULT_SCENES})")
+    parser.add_argument("--yunet-model", default=DEFAULT_YUNET, help=f"YuNet ONNX model (default {DEFAULT_YUNET})")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
+    parser.add_argument("--frames", type=int, help="timed frames per synthetic sequence (default 150, quick 30)")
+    parser.add_argument("--warmup", type=int, help="untimed frames before them (default 10, quick 5)")
+    parser.add_argument("--scene-rounds", type=int, help="timed passes over the scene photos (default 3, quick 1)")
+    parser.add_argument("--node-seconds", type=float, help="timed seconds of node replay (default 10, quick 3)")
+    parser.add_argument("--node-faces", type=int, default=3, choices=(1, 3, 6), help="faces in the node's sequence")
+    parser.add_argument("--no-node", dest="node", action="store_false", help="skip the fer_node runs")
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    parser.add_argument("--core", type=int, default=affinity[-1], help="CPU core for every system and the node")
+    parser.add_argument("--worker-timeout", type=float, default=1200.0, help="seconds one system may take")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    for name, full, short in (("frames", 150, 30), ("warmup", 10, 5), ("scene_rounds", 3, 1),
+                              ("node_seconds", 10.0, 3.0)):
+        if getattr(args, name) is None:
+            setattr(args, name, short if quick else full)
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = set(args.systems) - set(SYSTEMS)
+    if unknown:
+        parser.error(f"unknown systems {sorted(unknown)}; choose from {SYSTEMS}")
+    if args.frames < 1 or args.warmup < 0 or args.scene_rounds < 1 or args.node_seconds <= 0:
+        parser.error("--frames, --scene-rounds and --node-seconds must be positive, --warmup >= 0")
+    if args.core not in affinity:
+        parser.error(f"--core {args.core} is not one of this process's cores {affinity}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    load_start = os.getloadavg()
+    scenes_ok = Path(args.scenes).is_dir()
+    print(f"fer_ros bench: core {args.core}, {args.frames} timed frames per sequence after {args.warmup} warm-up, "
+          f"scene photos x{args.scene_rounds} after one warm-up pass"
+          + ("" if scenes_ok else f" (no scene photos: {args.scenes} is absent)")
+          + f"; load average now {load_start[0]:.2f}")
+    if is_busy(load_start, (0.0, 0.0, 0.0)):
+        print(f"  note: load average {load_start[0]:.2f} before starting: the machine is shared, times will be slower")
+    if not scenes_ok:
+        args.scenes = ""
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="fer_bench_") as tmp:
+        folder = Path(tmp)
+        env = one_thread_environment()
+        if "deepface" in args.systems:
+            home = folder / "deepface_home"
+            failure = prepare_deepface_home(home)
+            env["DEEPFACE_HOME"] = str(home)
+        for system in args.systems:
+            if system == "deepface" and failure:
+                results[system] = {"system": system, "label": LABELS[system], "skipped": failure}
+                continue
+            results[system] = run_worker(system, args, folder, env)
+
+    digests = {json.dumps(r["digests"], sort_keys=True) for r in results.values() if "digests" in r}
+    if len(digests) > 1:
+        print("ERROR: the systems did not see the same frames (hashes differ)", file=sys.stderr)
+        return 1
+    table = summaries(results)
+    print_table(results, table)
+    if "deepface" in table:
+        print(DEEPFACE_NOTE)
+    print_scene_faces(results)
+    rates = ratios(table)
+    if rates:
+        print("\nour frame rate / the peer's (times)")
+        names = list(DATASET_NAMES)
+        print(f"{'':<40}" + "".join(f"{DATASET_NAMES[n]:>14}" for n in names))
+        for key, per_set in rates.items():
+            ours, peer = key.split("/")
+            label = f"{LABELS[ours]} / {LABELS[peer].rstrip('*')}"
+            print(f"{label:<40}" + "".join(f"{per_set[n]:>13.1f}x" if per_set.get(n) else f"{'-':>14}"
+                                           for n in names))
+
+    nodes = []
+    if args.node:
+        nodes = run_nodes(args)
+    load_end = os.getloadavg()
+    found = targets(table, rates, nodes)
+    print("\ntargets")
+    for target in found:
+        print(f"  {target.line()}")
+    machine = machine_line(args.core, load_start, load_end)
+    print(f"\nmachine: {machine}")
+    if args.json:
+        report = {"machine": machine, "load_start": load_start, "load_end": load_end,
+                  "busy": is_busy(load_start, load_end),
+                  "config": {k: v for k, v in vars(args).items() if k != "json"},
+                  "frame_digests": next((r["digests"] for r in results.values() if "digests" in r), None),
+                  "systems": results, "summaries": table, "ratios": rates, "node": nodes,
+                  "targets": [t.as_dict() for t in found], "deepface_note": DEEPFACE_NOTE}
+        Path(args.json).write_text(json.dumps(report, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_nodes(args) -> list[dict]:
+    from fer_ros.bench.frames import SyntheticSequence
+    from fer_ros.bench.node_e2e import run_node
+
+    others = set(os.sched_getaffinity(0)) - {args.core}
+    if others:  # the replaying side stays off the node's core
+        os.sched_setaffinity(0, others)
+    frames = list(SyntheticSequence(args.node_faces, 90))  # 3 s, looped
+    runs = [("haar", [])]
+    if Path(args.yunet_model).is_file():
+        runs.append(("yunet", ["detector:=yunet", f"yunet_model:={Path(args.yunet_model).resolve()}"]))
+    else:
+        print(f"\nnode (yunet) skipped: YuNet model {args.yunet_model} is absent (--yunet-model)")
+    print(f"\nfer_node end to end: {SyntheticSequence(args.node_faces, 1).name} 640x480 bgr8 at 30 Hz, "
+          f"{args.node_seconds:g} s timed after 2 s warm-up; node on core {args.core}, "
+          f"replay on cores {sorted(others)}; ROS_AUTOMATIC_DISCOVERY_RANGE="
+          f"{os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}, FASTDDS_BUILTIN_TRANSPORTS="
+          f"{os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', '(unset)')}")
+    print("(ready s: process start to the node's 'ready' log line; the rest of the cold start is DDS discovery "
+          "and the first frame)")
+    print(f"{'detector':<10} {'published':>9} {'answered':>9} {'median ms':>10} {'p99 ms':>8} {'cold start s':>13} "
+          f"{'(ready s)':>9} {'RSS MB':>7} {'faces/frame':>12}")
+    nodes = []
+    for detector, params in runs:
+        summary = node_summary(run_node(detector, params, frames, args.core, args.node_seconds))
+        nodes.append(summary)
+        if summary["error"]:
+            print(f"{detector:<10} failed: {summary['error']}")
+            continue
+        fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+        print(f"{detector:<10} {summary['published']:>9} {summary['answered']:>9} "
+              f"{fmt(summary.get('latency_median_ms'), '.1f'):>10} {fmt(summary.get('latency_p99_ms'), '.1f'):>8} "
+              f"{fmt(summary['cold_start_s'], '.2f'):>13} {fmt(summary['ready_s'], '.2f'):>9} "
+              f"{fmt(summary['rss_mb'], '.0f'):>7} "
+              f"{fmt(summary['faces_per_frame'], '.2f'):>12}")
+        counts = summary["node_counts"]
+        if counts:
+            print(f"{'':<10} node frame counts: {counts}")
+    return nodes
+
+
+if __name__ == "__main__":
+    sys.exit(main())
