@@ -177,6 +177,46 @@ def test_one_epoch_training_smoke_run_and_resume(tiny_csv, tmp_path):
     assert [r for r in rows if r != "epoch"] == ["0", "1"]
 
 
+def test_distillation_and_time_budget(tiny_csv, tmp_path):
+    """A second run learns from the first (--teacher); a zero-second budget stops it after one epoch."""
+    from fer_models import train
+
+    common = ["--data", str(tiny_csv), "--arch", "baseline", "--batch-size", "16", "--no-progress"]
+    assert train.main(common + ["--out", str(tmp_path / "teacher"), "--epochs", "1"]) == 0
+    student = tmp_path / "student"
+    assert train.main(common + ["--out", str(student), "--epochs", "5", "--time-budget", "0.001",
+                                "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
+    summary = json.loads((student / "summary.json").read_text())
+    assert summary["epochs_planned"] == 1
+    assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
+
+
+def test_teacher_targets_are_softened_distributions(tmp_path):
+    from fer_models.train import teacher_targets
+
+    inputs = keras.Input((48, 48, 1))
+    logits = keras.layers.Dense(7)(keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs)))
+    path = tmp_path / "teacher.keras"
+    keras.Model(inputs, keras.layers.Softmax()(logits)).save(path)
+    images = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.float32)
+    sharp, soft = teacher_targets(str(path), images, 1.0), teacher_targets(str(path), images, 4.0)
+    np.testing.assert_allclose(sharp.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(soft.sum(axis=1), 1, atol=1e-5)
+    assert (soft.max(axis=1) < sharp.max(axis=1)).all()  # a higher temperature flattens
+
+
+def test_augment_keeps_shape_range_and_is_seeded():
+    from fer_models.train import augment
+
+    images = np.random.default_rng(1).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
+    a = augment(images, np.random.default_rng(7))
+    b = augment(images, np.random.default_rng(7))
+    assert a.shape == images.shape and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 255
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, images)
+
+
 def test_report_and_evaluation_figures(tiny_csv, always_happy, tmp_path, capsys):
     from fer_models import evaluate, report
 
