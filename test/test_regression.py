@@ -11,7 +11,8 @@ import yaml
 
 from conftest import SCENES, need
 from fer_ros.tools.bags import TYPESTORE, image_message, write_image_bag
-from fer_ros.tools.regression import compare, motion_frames
+from fer_ros.tools.regression.frames import motion_frames
+from fer_ros.tools.regression.report import compare
 
 
 def regression(*args, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -100,6 +100,14 @@ class NodeLog:
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
 
+    def wait_ready(self, process: subprocess.Popen, deadline: float) -> bool:
+        """Wait for the node's ``ready:`` line; False if ``process`` exits or the monotonic ``deadline`` passes."""
+        while not any("ready:" in line for line in self.lines):
+            if process.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def frame_counts(self) -> dict[str, int] | None:
         """The node's ``frame counts: {...}`` line, logged at shutdown."""
         for line in reversed(self.lines):
@@ -138,6 +146,16 @@ class Replies:
         with self._condition:
             self._condition.wait_for(lambda: self._reply is not None, timeout)
             return self._reply
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Terminate ``process`` and wait for it; kill it if it has not exited after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def measure(process: psutil.Process) -> tuple[int, int]:
@@ -199,10 +217,8 @@ def run(args) -> int:
     failure = None
     try:
         deadline = time.monotonic() + args.startup_timeout
-        while not any("ready:" in line for line in log.lines):
-            if node_process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("fer_node did not start:\n" + "\n".join(log.lines[-20:]))
-            time.sleep(0.05)
+        if not log.wait_ready(node_process, deadline):
+            raise RuntimeError("fer_node did not start:\n" + "\n".join(log.lines[-20:]))
         while publisher.get_subscription_count() == 0 or node.count_publishers(EMOTION_TOPIC) == 0:
             if node_process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("fer_node's image subscription never matched")
@@ -259,12 +275,7 @@ def run(args) -> int:
         failure = str(error)
     finally:
         elapsed = time.monotonic() - started
-        node_process.terminate()
-        try:
-            node_process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            node_process.kill()
-            node_process.wait()
+        stop_process(node_process)
         log.join()
         executor.shutdown()
         spinner.join(timeout=5)
