@@ -31,6 +31,7 @@ test: build
 	$(ENV) && pytest -q test $(PYTEST_ARGS)
 
 # Export a training run as the shipped default model, evaluate it on PublicTest and write its card.
+# CARD_ARGS passes --hardware/--note to fer_models.model_card.
 RUN ?= runs/fernet_w24
 FER_CSV ?= ../shared/data/fer2013/fer2013.csv.gz
 MODELS := fer_ros/models
@@ -41,7 +42,7 @@ ship-model: build
 	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --figures $(RUN)/figures && \
 	  python -m fer_models.compare_runtimes --keras $(RUN)/best.keras > $(RUN)/runtimes.json && \
 	  python -m fer_models.model_card --run $(RUN) --onnx $(MODELS)/fer_default.onnx \
-	    --evaluation $(RUN)/evaluation.json --runtimes $(RUN)/runtimes.json --log $(RUN).log
+	    --evaluation $(RUN)/evaluation.json --runtimes $(RUN)/runtimes.json --log $(RUN).log $(CARD_ARGS)
 
 # Peer models for comparisons (fer_models.peers): no-deps, its own requirements would pull a CUDA torch.
 peers: build

@@ -20,7 +20,9 @@ def training_command(args: dict) -> str:
     parts = ["python -m fer_models.train"]
     for key, value in args.items():
         flag = "--" + key.replace("_", "-")
-        if value is None or value is False or (key == "ferplus_mix" and not args.get("ferplus")):
+        unused = ((key == "ferplus_mix" and not args.get("ferplus"))
+                  or (key.startswith("teacher_") and not args.get("teacher")))
+        if value is None or value is False or unused:
             continue
         parts.append(flag if value is True else f"{flag} {value}")
     return " \\\n    ".join(parts)
@@ -47,7 +49,8 @@ def confusions(evaluation: dict, name: str) -> str:
     return f"{name} (recall {recall:.2f}; most often taken for {others[0][1]}, {others[1][1]})"
 
 
-def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: Path | None) -> str:
+def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: Path | None,
+           hardware: str, notes: list[str]) -> str:
     args = json.loads((run / "args.json").read_text())
     spec = json.loads(onnx.with_suffix(".json").read_text())
     history = epoch_history(run)
@@ -80,17 +83,20 @@ def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: 
         "- Data: FER2013 `Training` rows (28,709 faces) of the Kaggle `fer2013.csv` layout "
         "(`../shared/data/fer2013/fer2013.csv.gz`, see its SOURCES.md). Validation, checkpoint selection "
         "and early stopping on `PublicTest` (3,589 faces). `PrivateTest` was never used.",
-        f"- Epochs run: {len(history)} of {args['epochs']}; best PublicTest accuracy at epoch "
-        f"{int(best['epoch']) + 1}. Seed {args['seed']}.",
-        "- Augmentation: horizontal flip, rotation ±0.04 turn, translation ±10%, zoom ±15%, contrast ±30%. "
+        f"- Epochs run: {len(history)} of {args['epochs']}"
+        + (f" (`--time-budget {args['time_budget']:g}` s planned the cosine schedule to fit; the learning "
+           "rate of each epoch is in the run's history.csv)" if args.get("time_budget") else "")
+        + f"; best PublicTest accuracy at epoch {int(best['epoch']) + 1}. Seed {args['seed']}.",
+        "- Augmentation (OpenCV, on the host): horizontal flip, rotation ±14.4°, translation ±10%, "
+        "zoom ±15%, contrast ±30%. "
         f"Label smoothing {args['label_smoothing']}; class weights (n_max/n_c)^{args['class_weight_power']}; "
         f"AdamW, peak learning rate {args['lr']}, weight decay {args['weight_decay']}, "
         f"{args['warmup_epochs']} warm-up epoch(s) then cosine decay; batch {args['batch_size']}.",
     ]
     if seconds:
-        lines.append(f"- Wall time: {sum(seconds) / 60:.0f} min for {len(seconds)} epochs "
-                     f"({sum(seconds) / len(seconds):.0f} s per epoch) on 2 CPU cores, no GPU, while other "
-                     "work shared the machine.")
+        lines.append(f"- Wall time: {sum(seconds) / 60:.1f} min for {len(seconds)} epochs "
+                     f"({sum(seconds) / len(seconds):.0f} s per epoch) on {hardware}.")
+    lines += [f"- {note}" for note in notes]
     lines += [
         "",
         "## PublicTest results",
@@ -144,11 +150,14 @@ def main(argv=None) -> int:
     parser.add_argument("--evaluation", required=True, help="JSON printed by fer_models.evaluate --json")
     parser.add_argument("--runtimes", help="JSON printed by fer_models.compare_runtimes")
     parser.add_argument("--log", help="training log (for wall time per epoch)")
+    parser.add_argument("--hardware", default="2 CPU cores, no GPU, while other work shared the machine",
+                        help="what the model was trained on, for the wall-time line")
+    parser.add_argument("--note", action="append", default=[], help="an extra line for the Training section")
     args = parser.parse_args(argv)
     onnx = Path(args.onnx)
     text = render(Path(args.run), onnx, json.loads(Path(args.evaluation).read_text()),
                   json.loads(Path(args.runtimes).read_text()) if args.runtimes else None,
-                  Path(args.log) if args.log else None)
+                  Path(args.log) if args.log else None, args.hardware, args.note)
     card = onnx.parent / "MODEL_CARD.md"
     card.write_text(text)
     print(f"wrote {card}")
