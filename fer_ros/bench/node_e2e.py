@@ -64,14 +64,11 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
     import psutil
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header
 
     from fer_ros.bench.worker import one_thread_environment
-    from fer_ros.msg import FaceEmotionArray
-    from fer_ros.tools.soak import NodeLog
+    from fer_ros.tools.soak import NodeLog, camera_side, close_camera_side, stop_process
 
     height, width = frames[0].shape[:2]
     payloads = [array("B", np.ascontiguousarray(f).tobytes()) for f in frames]
@@ -87,14 +84,7 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
             first.set()
 
     rclpy.init()
-    node = rclpy.create_node("fer_bench_replay")
-    node.create_subscription(FaceEmotionArray, EMOTION_TOPIC, on_emotion,
-                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-    publisher = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    node, publisher, executor, spinner = camera_side("fer_bench_replay", IMAGE_TOPIC, EMOTION_TOPIC, on_emotion)
 
     timed: list[int] = []
     stop = threading.Event()
@@ -148,17 +138,9 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
     finally:
         stop.set()
         publisher_thread.join(timeout=5)
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.join()
-        executor.shutdown()
-        spinner.join(timeout=5)
-        node.destroy_node()
-        rclpy.try_shutdown()
+        close_camera_side(node, executor, spinner)
     answered = [(stamp, *arrivals[stamp]) for stamp in timed if stamp in arrivals]
     return NodeRun(detector=detector, published=len(timed), answered=len(answered),
                    latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _ in answered],

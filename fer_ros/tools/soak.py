@@ -158,6 +158,37 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
         process.wait()
 
 
+def camera_side(name: str, image_topic: str, emotion_topic: str, on_emotion):
+    """A node that publishes raw images on ``image_topic`` and hands every FaceEmotionArray on
+    ``emotion_topic`` to ``on_emotion``, spun in a background thread. Returns (node, publisher,
+    executor, spinner); call rclpy.init() first and ``close_camera_side`` when done."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    from fer_ros.msg import FaceEmotionArray
+
+    node = rclpy.create_node(name)
+    node.create_subscription(FaceEmotionArray, emotion_topic, on_emotion,
+                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+    publisher = node.create_publisher(Image, image_topic, qos_profile_sensor_data)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    return node, publisher, executor, spinner
+
+
+def close_camera_side(node, executor, spinner) -> None:
+    import rclpy
+
+    executor.shutdown()
+    spinner.join(timeout=5)
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+
 def measure(process: psutil.Process) -> tuple[int, int]:
     """(resident memory in bytes, open file descriptors) of ``process``."""
     return process.memory_info().rss, process.num_fds()
@@ -166,12 +197,8 @@ def measure(process: psutil.Process) -> tuple[int, int]:
 def run(args) -> int:
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header
-
-    from fer_ros.msg import FaceEmotionArray
 
     if args.photo:
         from fer_ros.tools.demo import letterbox
@@ -196,15 +223,8 @@ def run(args) -> int:
                                     text=True)
     log = NodeLog(node_process)
     rclpy.init()
-    node = rclpy.create_node("fer_soak")
     replies = Replies()
-    node.create_subscription(FaceEmotionArray, EMOTION_TOPIC, replies,
-                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-    publisher = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    node, publisher, executor, spinner = camera_side("fer_soak", IMAGE_TOPIC, EMOTION_TOPIC, replies)
 
     sent = resends = unanswered = 0
     warm = end = None
@@ -277,10 +297,7 @@ def run(args) -> int:
         elapsed = time.monotonic() - started
         stop_process(node_process)
         log.join()
-        executor.shutdown()
-        spinner.join(timeout=5)
-        node.destroy_node()
-        rclpy.try_shutdown()
+        close_camera_side(node, executor, spinner)
 
     counts = log.frame_counts() or {}
     checks = []
