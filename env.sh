@@ -6,5 +6,9 @@ FER_ROS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
 export PATH="$FER_ROS_ROOT/install/fer_ros/lib/fer_ros:$PATH"
 # Import fer_ros from install/ (it holds the generated messages), never from the source folder.
 export PYTHONSAFEPATH=1
-# Fast DDS's default transport drops most large best-effort image frames; LARGE_DATA carries them.
-export FASTDDS_BUILTIN_TRANSPORTS="${FASTDDS_BUILTIN_TRANSPORTS:-LARGE_DATA}"
+# Fast DDS's default transport drops most large best-effort image frames. Unless a transport is
+# chosen already, use our one-machine profile: shared memory for data, UDP for fast discovery
+# (fer_ros/tools/dds.py; README "Fast DDS and large images").
+if [ -z "${FASTDDS_BUILTIN_TRANSPORTS:-}" ] && [ -z "${FASTDDS_DEFAULT_PROFILES_FILE:-}" ]; then
+  export FASTDDS_DEFAULT_PROFILES_FILE="$FER_ROS_ROOT/fer_ros/tools/fastdds_large_frames.xml"
+fi

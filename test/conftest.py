@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fer_ros.tools.dds import use_large_frame_transport
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SCENES = SHARED / "data" / "scenes"
@@ -17,7 +19,7 @@ YUNET = SHARED / "models" / "face_detection_yunet_2023mar.onnx"
 # ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST is not used: with it, Fast DDS here delivered nothing
 # between two of our processes once the player published serialized messages.
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
-os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+use_large_frame_transport()  # large frames and fast discovery for every node the tests start
 
 
 def need(path: Path) -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
 from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
+from fer_ros.tools.dds import use_large_frame_transport
 
 DEFAULT_SCENES = "../shared/data/scenes"
 DEFAULT_YUNET = "../shared/models/face_detection_yunet_2023mar.onnx"
@@ -271,8 +272,7 @@ def run_nodes(args) -> list[dict]:
     print(f"\nfer_node end to end: {SyntheticSequence(args.node_faces, 1).name} 640x480 bgr8 at 30 Hz, "
           f"{args.node_seconds:g} s timed after 2 s warm-up; node on core {args.core}, "
           f"replay on cores {sorted(others)}; ROS_AUTOMATIC_DISCOVERY_RANGE="
-          f"{os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}, FASTDDS_BUILTIN_TRANSPORTS="
-          f"{os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', '(unset)')}")
+          f"{os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}, {use_large_frame_transport()}")
     print("(ready s: process start to the node's 'ready' log line; the rest of the cold start is DDS discovery "
           "and the first frame)")
     print(f"{'detector':<10} {'published':>9} {'answered':>9} {'median ms':>10} {'p99 ms':>8} {'cold start s':>13} "

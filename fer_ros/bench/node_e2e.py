@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_ros.tools.dds import use_large_frame_transport
+
 IMAGE_TOPIC, EMOTION_TOPIC = "/fer_bench/image", "/fer_bench/emotion"
 
 
@@ -61,7 +63,7 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
              warmup_s: float = 2.0, startup_timeout: float = 60.0, rate_hz: float = 30.0) -> NodeRun:
     """Start fer_node with ``params`` on ``core``, publish ``frames`` in a loop at ``rate_hz`` until
     it answers, ``warmup_s`` more seconds untimed, then ``seconds`` timed; measure and stop it."""
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
+    use_large_frame_transport()  # large frames, fast discovery (see README)
     import psutil
     import rclpy
     from sensor_msgs.msg import Image

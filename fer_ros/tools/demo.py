@@ -28,6 +28,7 @@ from sensor_msgs.msg import Image
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node.conversions import image_to_bgr
 from fer_ros.tools.bags import write_image_bag
+from fer_ros.tools.dds import use_large_frame_transport
 from fer_ros.tools.player import play
 
 FRAME_SIZE = (640, 480)
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="NAME:=VALUE",
                         help="fer_node parameter, e.g. detector:=yunet")
     args = parser.parse_args(argv)
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
+    use_large_frame_transport()  # large frames, fast discovery (see README)
 
     out = Path(args.out)
     annotated_dir = out / "annotated"

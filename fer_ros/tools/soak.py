@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 import psutil
 
+from fer_ros.tools.dds import use_large_frame_transport
+
 IMAGE_TOPIC, EMOTION_TOPIC = "/soak/image", "/soak/emotion"
 START_STAMP = 1_700_000_000.0  # seconds; each loop of --loop-every frames starts here again
 FRAME_PERIOD = 1 / 30  # seconds of image time per frame (a 30 fps camera)
@@ -195,7 +197,7 @@ def measure(process: psutil.Process) -> tuple[int, int]:
 
 
 def run(args) -> int:
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
+    use_large_frame_transport()  # large frames, fast discovery (see README)
     import rclpy
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header

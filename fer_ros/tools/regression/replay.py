@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fer_ros.tools.bags import TYPESTORE, read_raw
+from fer_ros.tools.dds import use_large_frame_transport
 from fer_ros.tools.regression import RegressionError
 from fer_ros.tools.regression.bag import INPUTS, copy_topic, image_topics, stamp_key
 
@@ -55,7 +56,7 @@ def replay(bag: str | Path, topic: str, msgtype: str, fps: float, params: list[s
            frame_count: int, recorded_span_ns: int, startup_timeout: float = 60.0) -> Observation:
     """Start fer_node, play ``topic`` of ``bag`` into it with fer_ros.tools.player at ``fps`` frames/s
     (reliable QoS on both sides, so nothing is lost in transport) and collect its /emotion messages."""
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # large frames (see README)
+    use_large_frame_transport()  # large frames, fast discovery (see README)
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
