@@ -159,9 +159,8 @@ def augmented_batches(x, y, sample_weight, batch_size: int, seed: int):
     class AugmentedBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=4, use_multiprocessing=False)
-            self.order = np.arange(len(x))
             self.epoch = 0
-            self.on_epoch_end()
+            self.on_epoch_end()  # sets the first epoch's order
 
         def __len__(self):
             return -(-len(x) // batch_size)
