@@ -263,6 +263,7 @@ def run_nodes(args) -> list[dict]:
     if others:  # the replaying side stays off the node's core
         os.sched_setaffinity(0, others)
     frames = list(SyntheticSequence(args.node_faces, 90))  # 3 s, looped
+    transport = use_large_frame_transport()  # the node inherits it
     runs = [("haar", [])]
     if Path(args.yunet_model).is_file():
         yunet = ["detector:=yunet", f"yunet_model:={Path(args.yunet_model).resolve()}"]
@@ -272,7 +273,7 @@ def run_nodes(args) -> list[dict]:
     print(f"\nfer_node end to end: {SyntheticSequence(args.node_faces, 1).name} 640x480 bgr8 at 30 Hz, "
           f"{args.node_seconds:g} s timed after 2 s warm-up; node on core {args.core}, "
           f"replay on cores {sorted(others)}; ROS_AUTOMATIC_DISCOVERY_RANGE="
-          f"{os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}, {use_large_frame_transport()}")
+          f"{os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '(unset)')}, {transport}")
     print("(ready s: process start to the node's 'ready' log line; the rest of the cold start is DDS discovery "
           "and the first frame)")
     print(f"{'detector':<10} {'published':>9} {'answered':>9} {'median ms':>10} {'p99 ms':>8} {'cold start s':>13} "

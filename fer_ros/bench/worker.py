@@ -66,8 +66,8 @@ def build(system: str, yunet_model: str) -> Callable:
                 raise Skip(f"YuNet model {yunet_model} is absent (get face_detection_yunet_2023mar.onnx from "
                            "the OpenCV model zoo and pass --yunet-model)")
             # ours_yunet320 detects on a copy at most 320 px wide: faster, misses the smallest faces
-            config = PipelineConfig(detector="yunet", yunet_model=yunet_model, num_threads=1,
-                                    detection_max_side=320 if system == "ours_yunet320" else 640)
+            smaller = {"detection_max_side": 320} if system == "ours_yunet320" else {}
+            config = PipelineConfig(detector="yunet", yunet_model=yunet_model, num_threads=1, **smaller)
         pipeline = EmotionPipeline(config)
         return lambda bgr, stamp: len(pipeline.process(bgr, stamp).faces)
     if system == "fer":
