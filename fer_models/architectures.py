@@ -70,6 +70,11 @@ def mobilenet_v2(imagenet_weights: str | None = None, alpha: float = 1.0) -> ker
         input_shape=(96, 96, 3), include_top=False, weights=None, alpha=alpha)
     if imagenet_weights:
         base.load_weights(imagenet_weights)
+    for layer in base.layers:
+        # Keras' 0.999 keeps moving statistics that lag far behind a network trained from scratch
+        # (one run: 51% training accuracy, 14% validation); 0.9 follows within a few hundred steps.
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.9
     x = base(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)

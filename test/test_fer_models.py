@@ -178,14 +178,15 @@ def test_one_epoch_training_smoke_run_and_resume(tiny_csv, tmp_path):
 
 
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
-    """A second run learns from the first (--teacher); a zero-second budget stops it after one epoch."""
+    """A second run learns from the first (--teacher), with random erasing; a zero-second budget
+    stops it after one epoch."""
     from fer_models import train
 
     common = ["--data", str(tiny_csv), "--arch", "baseline", "--batch-size", "16", "--no-progress"]
     assert train.main(common + ["--out", str(tmp_path / "teacher"), "--epochs", "1"]) == 0
     student = tmp_path / "student"
     assert train.main(common + ["--out", str(student), "--epochs", "5", "--time-budget", "0.001",
-                                "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
+                                "--random-erasing", "0.5", "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
     summary = json.loads((student / "summary.json").read_text())
     assert summary["epochs_planned"] == 1
     assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
@@ -217,6 +218,27 @@ def test_augment_keeps_shape_range_and_is_seeded():
     assert not np.array_equal(a, images)
 
 
+def test_random_erasing_covers_one_bounded_rectangle_per_chosen_face():
+    from fer_models.train import augment, erase_rectangles
+
+    flat = np.full((200, 48, 48, 1), 128, np.float32)
+    erased = flat.copy()
+    erase_rectangles(erased, np.random.default_rng(3), probability=1.0)
+    changed = erased[..., 0] != 128
+    areas = changed.sum(axis=(1, 2))
+    assert (areas > 0).all() and (areas <= 0.25 * 48 * 48 + 48).all()
+    for mask in changed[:20]:  # the changed pixels lie inside one rectangle
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].mean() > 0.95
+    untouched = flat.copy()
+    erase_rectangles(untouched, np.random.default_rng(3), probability=0.0)
+    np.testing.assert_array_equal(untouched, flat)
+    # erasing=0 leaves the augmentation earlier runs were trained with unchanged
+    faces = np.random.default_rng(1).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_array_equal(augment(faces, np.random.default_rng(7)),
+                                  augment(faces, np.random.default_rng(7), erasing=0.0))
+
+
 def test_report_and_evaluation_figures(tiny_csv, always_happy, tmp_path, capsys):
     from fer_models import evaluate, report
 
@@ -245,3 +267,17 @@ def test_fer_package_peer_gets_its_own_preprocessing(tmp_path):
     expected = model.predict(np.stack([cv2.resize(f, (64, 64)) for f in faces])[..., None] / 127.5 - 1.0,
                              verbose=0)
     np.testing.assert_allclose(FerMiniXception(weights).predict(faces), expected, atol=1e-5)
+
+
+def test_mobilenet_v2_builds_from_scratch_and_refuses_a_missing_weights_file(tmp_path):
+    import keras
+
+    from fer_models.architectures import mobilenet_v2
+
+    model = mobilenet_v2()
+    assert model.output_shape == (None, 7)
+    norms = [layer for layer in model.get_layer("mobilenetv2_1.00_96").layers
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.momentum == 0.9 for layer in norms)
+    with pytest.raises(FileNotFoundError, match="cannot download ImageNet weights"):
+        mobilenet_v2(imagenet_weights=str(tmp_path / "absent.h5"))
