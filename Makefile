@@ -30,18 +30,23 @@ demo: build
 test: build
 	$(ENV) && pytest -q test $(PYTEST_ARGS)
 
-# Export a training run as the shipped default model, evaluate it on PublicTest and write its card.
-# CARD_ARGS passes --hardware/--note to fer_models.model_card.
+# Export a training run as a shipped model (NAME=default or fast: fer_ros/models/fer_$(NAME).onnx),
+# evaluate it on PublicTest and write its card. EXPORT_ARGS passes e.g. --flip-average to the export;
+# CARD_ARGS passes --hardware/--note/--card/--role to fer_models.model_card.
 RUN ?= runs/fernet_w24
+NAME ?= default
 FER_CSV ?= ../shared/data/fer2013/fer2013.csv.gz
 MODELS := fer_ros/models
+SHIPPED = $(MODELS)/fer_$(NAME).onnx
 ship-model: build
-	$(ENV) && python -m fer_models.export --model $(RUN)/best.keras --out $(MODELS)/fer_default.onnx \
+	$(ENV) && python -m fer_models.export --model $(RUN)/best.keras --out $(SHIPPED) \
 	    --data $(FER_CSV) $(EXPORT_ARGS) && \
-	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --json > $(RUN)/evaluation.json && \
-	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --figures $(RUN)/figures && \
-	  python -m fer_models.compare_runtimes --keras $(RUN)/best.keras > $(RUN)/runtimes.json && \
-	  python -m fer_models.model_card --run $(RUN) --onnx $(MODELS)/fer_default.onnx \
+	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --model $(SHIPPED) --json \
+	    > $(RUN)/evaluation.json && \
+	  python -m fer_models.evaluate --data $(FER_CSV) --split PublicTest --model $(SHIPPED) \
+	    --figures $(RUN)/figures && \
+	  python -m fer_models.compare_runtimes --keras $(RUN)/best.keras --onnx $(SHIPPED) > $(RUN)/runtimes.json && \
+	  python -m fer_models.model_card --run $(RUN) --onnx $(SHIPPED) \
 	    --evaluation $(RUN)/evaluation.json --runtimes $(RUN)/runtimes.json --log $(RUN).log $(CARD_ARGS)
 
 # Peers for fer_models.peers and fer_ros.bench, --no-deps: their own requirements would pull a CUDA

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 
 from fer_ros.core.classifier import EmotionClassifier
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
+from fer_models.latency import latency_ms_per_face
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -79,13 +79,7 @@ def evaluate(classifier: EmotionClassifier, images: np.ndarray, labels: np.ndarr
     matrix = confusion_matrix(labels, predicted)
     per_class = per_class_metrics(matrix)
     temperature = fit_temperature(probabilities, labels)
-    single = images[:1]
-    classifier.predict(single)
-    started = time.perf_counter()
-    repeats = 200
-    for _ in range(repeats):
-        classifier.predict(single)
-    latency_ms = (time.perf_counter() - started) / repeats * 1000
+    latency_ms = latency_ms_per_face(classifier, images[:1])
     return {
         "model": classifier.name,
         "n": int(len(labels)),

@@ -60,7 +60,8 @@ OVERRIDES = (
      "Emotion classifier: 'fer' (this project's model, ONNX Runtime) or 'deepface' (DeepFace's "
      'emotion CNN in Keras; needs TensorFlow and facial_expression_model_weights.h5).'),
     ('model', str, None,
-     'Emotion model file. fer: an exported .onnx with its .json sidecar; deepface: '
+     "Emotion model. fer: 'default' (shipped, most accurate), 'fast' (shipped, about a fifth of the "
+     "time per face) or an exported .onnx with its .json sidecar; deepface: "
      'facial_expression_model_weights.h5 (empty in fer.yaml: the shipped default, or for deepface '
      '$DEEPFACE_HOME/.deepface/weights/).'),
     ('input_transport', str, ('raw', 'compressed'),

@@ -281,3 +281,38 @@ def test_mobilenet_v2_builds_from_scratch_and_refuses_a_missing_weights_file(tmp
     assert norms and all(layer.momentum == 0.9 for layer in norms)
     with pytest.raises(FileNotFoundError, match="cannot download ImageNet weights"):
         mobilenet_v2(imagenet_weights=str(tmp_path / "absent.h5"))
+
+
+def test_model_card_names_role_recipe_and_card_file(always_happy, tiny_csv, tmp_path, capsys):
+    from fer_models import evaluate, model_card
+
+    _, path = always_happy
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "args.json").write_text(json.dumps({
+        "data": "fer2013.csv", "arch": "fernet", "width": 16, "epochs": 3, "batch_size": 128, "lr": 0.003,
+        "warmup_epochs": 1, "weight_decay": 0.01, "label_smoothing": 0.1, "class_weight_power": 0.3,
+        "random_erasing": 0.4, "time_budget": 0, "seed": 1337, "teacher": None, "teacher_mix": 0.5}))
+    (run / "history.csv").write_text("epoch,val_accuracy\n0,0.2\n1,0.4\n2,0.3\n")
+    assert evaluate.main(["--data", str(tiny_csv), "--split", "PublicTest", "--model", str(path), "--json"]) == 0
+    (run / "evaluation.json").write_text(capsys.readouterr().out)
+    assert model_card.main(["--run", str(run), "--onnx", str(path), "--evaluation", str(run / "evaluation.json"),
+                            "--card", "CARD_fast.md", "--role", "The fast test model"]) == 0
+    card = (path.parent / "CARD_fast.md").read_text()
+    assert card.startswith("# Model card: always_happy\n\nThe fast test model, trained by this project.")
+    assert "--random-erasing 0.4" in card and "random erasing with probability 0.4" in card
+    assert "--teacher" not in card  # unused distillation settings are left out of the command
+    assert "best PublicTest accuracy at epoch 2" in card and "Epochs run: 3 of 3" in card
+    assert f"--model {path}" in card and "--flip-average" not in card
+
+
+def test_latency_cli_times_models_side_by_side(always_happy, capsys):
+    from fer_models import latency
+
+    _, path = always_happy
+    assert latency.main(["fast", str(path), "--rounds", "2", "--repeats", "4", "--batch", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "median of 2 rounds of 4 calls" in lines[0] and "ms/face (3)" in lines[1]
+    fast, happy = lines[2].split(), lines[3].split()
+    assert fast[:2] == ["fast", "(fernet_w16)"] and fast[-1] == "1.00"  # the first model is the reference
+    assert happy[1] == "(always_happy)" and all(float(v) > 0 for v in happy[2:])
