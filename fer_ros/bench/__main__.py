@@ -267,7 +267,7 @@ def run_nodes(args) -> list[dict]:
     runs = [("haar", [])]
     if Path(args.yunet_model).is_file():
         yunet = ["detector:=yunet", f"yunet_model:={Path(args.yunet_model).resolve()}"]
-        runs += [("yunet", yunet), ("yunet320", yunet + ["detection_max_side:=320"])]
+        runs += [("yunet", yunet), ("yunet320", yunet + ["detection_max_side:=320", "model:=fast"])]
     else:
         print(f"\nnode (yunet) skipped: YuNet model {args.yunet_model} is absent (--yunet-model)")
     print(f"\nfer_node end to end: {SyntheticSequence(args.node_faces, 1).name} 640x480 bgr8 at 30 Hz, "
