@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--teacher-mix", type=float, default=0.5, help="weight of the teacher in the target")
     p.add_argument("--teacher-temperature", type=float, default=2.0,
                    help="softens the teacher's probabilities: p ** (1/T), renormalised")
+    p.add_argument("--teacher-online", action="store_true",
+                   help="run the teacher on every augmented batch (slower; without it the teacher sees "
+                        "each training face once, un-augmented)")
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
@@ -74,15 +78,28 @@ def targets(split, ferplus_mix: float) -> np.ndarray:
     return (1 - ferplus_mix) * onehot + ferplus_mix * split.soft_labels
 
 
-def teacher_targets(teacher_path: str, images: np.ndarray, temperature: float) -> np.ndarray:
-    """The teacher's probabilities for ``images`` (averaged with their mirror images), softened."""
-    import keras
+class Teacher:
+    """A trained model whose predictions become part of the training targets (distillation): the
+    mean of its probabilities for each face and its mirror image, softened by ``temperature``."""
 
-    teacher = keras.models.load_model(teacher_path, compile=False)
-    probs = (teacher.predict(images, batch_size=512, verbose=0)
-             + teacher.predict(images[:, :, ::-1], batch_size=512, verbose=0)) / 2
-    soft = np.power(np.clip(probs, 1e-8, 1.0), 1.0 / temperature)
-    return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+    def __init__(self, path: str, temperature: float):
+        import keras
+
+        self.model = keras.models.load_model(path, compile=False)
+        self.temperature = temperature
+        self._lock = threading.Lock()  # data workers call it from several threads
+
+    def targets(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        with self._lock:
+            probs = (self.model.predict(images, batch_size=batch_size, verbose=0)
+                     + self.model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+        soft = np.power(np.clip(probs, 1e-8, 1.0), 1.0 / self.temperature)
+        return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def teacher_targets(teacher_path: str, images: np.ndarray, temperature: float) -> np.ndarray:
+    """The teacher's softened, mirror-averaged probabilities for ``images``."""
+    return Teacher(teacher_path, temperature).targets(images)
 
 
 def accelerator() -> str:
@@ -173,8 +190,11 @@ def erase_rectangles(images: np.ndarray, rng: np.random.Generator, probability: 
         images[i, y:y + h, x:x + w, 0] = rng.uniform(0, 255, (h, w))
 
 
-def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: float = 0.0):
-    """A Keras dataset of shuffled, augmented training batches, prepared by worker threads."""
+def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: float = 0.0,
+                      teacher: Teacher | None = None, teacher_mix: float = 0.0):
+    """A Keras dataset of shuffled, augmented training batches, prepared by worker threads. With a
+    ``teacher``, each batch's targets mix in its predictions for the augmented faces themselves
+    (online distillation), weighted ``teacher_mix``."""
     import cv2
     import keras
 
@@ -192,7 +212,10 @@ def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: 
         def __getitem__(self, index):
             rows = self.order[index * batch_size:(index + 1) * batch_size]
             rng = np.random.default_rng((seed, self.epoch, index))
-            return augment(x[rows], rng, erasing), y[rows], sample_weight[rows]
+            faces, targets = augment(x[rows], rng, erasing), y[rows]
+            if teacher is not None:
+                targets = (1 - teacher_mix) * targets + teacher_mix * teacher.targets(faces)
+            return faces, targets, sample_weight[rows]
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -264,9 +287,9 @@ def main(argv=None) -> int:
     x_val = val.images[..., None].astype(np.float32)
     y_val = np.eye(NUM_EMOTIONS, dtype=np.float32)[val.labels]
 
-    if args.teacher:
-        y_train = ((1 - args.teacher_mix) * y_train
-                   + args.teacher_mix * teacher_targets(args.teacher, x_train, args.teacher_temperature))
+    teacher = Teacher(args.teacher, args.teacher_temperature) if args.teacher else None
+    if teacher and not args.teacher_online:  # once, on the faces as they are
+        y_train = (1 - args.teacher_mix) * y_train + args.teacher_mix * teacher.targets(x_train)
     weights = class_weights(train.labels, args.class_weight_power)
     sample_weight = np.array([weights[c] for c in train.labels], np.float32)
 
@@ -299,8 +322,9 @@ def main(argv=None) -> int:
     ]
     if args.time_budget:
         callbacks.append(time_budget(plan, args.time_budget))
+    online_teacher = teacher if args.teacher_online else None
     model.fit(augmented_batches(x_train, y_train, sample_weight, args.batch_size, args.seed,
-                                args.random_erasing),
+                                args.random_erasing, online_teacher, args.teacher_mix),
               validation_data=(x_val, y_val), validation_batch_size=256, epochs=args.epochs,
               callbacks=callbacks, verbose=2 if args.no_progress else 1)
     elapsed = time.time() - started

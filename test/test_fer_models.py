@@ -178,15 +178,16 @@ def test_one_epoch_training_smoke_run_and_resume(tiny_csv, tmp_path):
 
 
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
-    """A second run learns from the first (--teacher), with random erasing; a zero-second budget
-    stops it after one epoch."""
+    """A second run learns from the first (--teacher, online), with random erasing; a zero-second
+    budget stops it after one epoch."""
     from fer_models import train
 
     common = ["--data", str(tiny_csv), "--arch", "baseline", "--batch-size", "16", "--no-progress"]
     assert train.main(common + ["--out", str(tmp_path / "teacher"), "--epochs", "1"]) == 0
     student = tmp_path / "student"
     assert train.main(common + ["--out", str(student), "--epochs", "5", "--time-budget", "0.001",
-                                "--random-erasing", "0.5", "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
+                                "--random-erasing", "0.5", "--teacher-online",
+                                "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
     summary = json.loads((student / "summary.json").read_text())
     assert summary["epochs_planned"] == 1
     assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
@@ -204,6 +205,17 @@ def test_teacher_targets_are_softened_distributions(tmp_path):
     np.testing.assert_allclose(sharp.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(soft.sum(axis=1), 1, atol=1e-5)
     assert (soft.max(axis=1) < sharp.max(axis=1)).all()  # a higher temperature flattens
+
+    # online distillation: each batch's targets mix in the teacher's view of those augmented faces
+    from fer_models.train import Teacher, augmented_batches
+
+    teacher = Teacher(str(path), 2.0)
+    labels = np.eye(7, dtype=np.float32)[np.arange(5) % 7]
+    batches = augmented_batches(images, labels, np.ones(5, np.float32), 5, seed=1, teacher=teacher,
+                                teacher_mix=0.25)
+    faces, targets, _ = batches[0]
+    np.testing.assert_allclose(targets, 0.75 * labels[batches.order] + 0.25 * teacher.targets(faces), atol=1e-6)
+    assert not np.array_equal(faces, images[batches.order])  # the teacher saw the augmented faces
 
 
 def test_augment_keeps_shape_range_and_is_seeded():
