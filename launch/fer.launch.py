@@ -60,7 +60,7 @@ OVERRIDES = (
      "Emotion classifier: 'fer' (this project's model, ONNX Runtime) or 'deepface' (DeepFace's "
      'emotion CNN in Keras; needs TensorFlow and facial_expression_model_weights.h5).'),
     ('model', str, None,
-     "Emotion model. fer: 'default' (shipped, most accurate), 'fast' (shipped, about a fifth of the "
+     "Emotion model. fer: 'default' (shipped, most accurate), 'fast' (shipped, about a ninth of the "
      "time per face) or an exported .onnx with its .json sidecar; deepface: "
      'facial_expression_model_weights.h5 (empty in fer.yaml: the shipped default, or for deepface '
      '$DEEPFACE_HOME/.deepface/weights/).'),
