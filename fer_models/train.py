@@ -97,11 +97,6 @@ class Teacher:
         return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def teacher_targets(teacher_path: str, images: np.ndarray, temperature: float) -> np.ndarray:
-    """The teacher's softened, mirror-averaged probabilities for ``images``."""
-    return Teacher(teacher_path, temperature).targets(images)
-
-
 def accelerator() -> str:
     """The device the Keras backend trains on, in words."""
     import keras

@@ -194,21 +194,19 @@ def test_distillation_and_time_budget(tiny_csv, tmp_path):
 
 
 def test_teacher_targets_are_softened_distributions(tmp_path):
-    from fer_models.train import teacher_targets
+    from fer_models.train import Teacher, augmented_batches
 
     inputs = keras.Input((48, 48, 1))
     logits = keras.layers.Dense(7)(keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs)))
     path = tmp_path / "teacher.keras"
     keras.Model(inputs, keras.layers.Softmax()(logits)).save(path)
     images = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.float32)
-    sharp, soft = teacher_targets(str(path), images, 1.0), teacher_targets(str(path), images, 4.0)
+    sharp, soft = Teacher(str(path), 1.0).targets(images), Teacher(str(path), 4.0).targets(images)
     np.testing.assert_allclose(sharp.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(soft.sum(axis=1), 1, atol=1e-5)
     assert (soft.max(axis=1) < sharp.max(axis=1)).all()  # a higher temperature flattens
 
     # online distillation: each batch's targets mix in the teacher's view of those augmented faces
-    from fer_models.train import Teacher, augmented_batches
-
     teacher = Teacher(str(path), 2.0)
     labels = np.eye(7, dtype=np.float32)[np.arange(5) % 7]
     batches = augmented_batches(images, labels, np.ones(5, np.float32), 5, seed=1, teacher=teacher,
