@@ -43,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--teacher-online", action="store_true",
                    help="run the teacher on every augmented batch (slower; without it the teacher sees "
                         "each training face once, un-augmented)")
+    p.add_argument("--initial-weights",
+                   help="a trained .keras model of the same architecture to start from (fine-tuning)")
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
@@ -95,6 +97,19 @@ class Teacher:
                      + self.model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
         soft = np.power(np.clip(probs, 1e-8, 1.0), 1.0 / self.temperature)
         return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def start_from(model, path: str) -> None:
+    """Copy the weights of the trained model at ``path`` into ``model`` (the same architecture)."""
+    import keras
+
+    trained = keras.models.load_model(path, compile=False)
+    ours, theirs = [w.shape for w in model.get_weights()], [w.shape for w in trained.get_weights()]
+    if ours != theirs:
+        raise SystemExit(f"--initial-weights {path}: {trained.name} ({trained.count_params():,} parameters) "
+                         f"is not the architecture being trained, {model.name} ({model.count_params():,}); "
+                         "pass the same --arch and --width it was trained with")
+    model.set_weights(trained.get_weights())
 
 
 def accelerator() -> str:
@@ -295,6 +310,8 @@ def main(argv=None) -> int:
         model = ARCHITECTURES["mobilenet_v2"](imagenet_weights=args.imagenet_weights)
     else:
         model = ARCHITECTURES["baseline"]()
+    if args.initial_weights:
+        start_from(model, args.initial_weights)
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=args.lr, weight_decay=args.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),

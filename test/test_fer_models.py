@@ -177,6 +177,20 @@ def test_one_epoch_training_smoke_run_and_resume(tiny_csv, tmp_path):
     assert [r for r in rows if r != "epoch"] == ["0", "1"]
 
 
+def test_initial_weights_copy_a_trained_model_of_the_same_architecture_only(tmp_path):
+    from fer_models.architectures import fernet
+    from fer_models.train import start_from
+
+    trained = fernet(width=4)
+    trained.save(tmp_path / "trained.keras")
+    fresh = fernet(width=4)
+    start_from(fresh, str(tmp_path / "trained.keras"))
+    for ours, theirs in zip(fresh.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(SystemExit, match="same --arch and --width"):
+        start_from(fernet(width=8), str(tmp_path / "trained.keras"))
+
+
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
     """A second run learns from the first (--teacher, online), with random erasing; a zero-second
     budget stops it after one epoch."""
