@@ -44,7 +44,7 @@ def main(argv=None) -> int:
             size = classifier.input_size
             faces = rng.integers(0, 256, (args.batch, size, size), dtype=np.uint8)
             single.setdefault(model, []).append(latency_ms_per_face(classifier, faces[:1], args.repeats))
-            batch.setdefault(model, []).append(latency_ms_per_face(classifier, faces, args.repeats // 2))
+            batch.setdefault(model, []).append(latency_ms_per_face(classifier, faces, max(1, args.repeats // 2)))
     first = statistics.median(single[args.models[0]])
     print(f"ONNX Runtime, one thread, median of {args.rounds} rounds of {args.repeats} calls")
     print(f"{'model':<32} {'ms/face (1)':>11} {f'ms/face ({args.batch})':>11} {'x first':>8}")
