@@ -121,6 +121,6 @@ def send_until(publisher, make_msg, received: list, count: int = 1, timeout: flo
 
 
 def letterbox_file(path, size=(640, 480)) -> np.ndarray:
-    from fer_ros.tools.demo import letterbox
+    from fer_ros.core.image import letterbox
 
     return letterbox(cv2.imread(str(path)), size)

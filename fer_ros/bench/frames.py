@@ -19,16 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_ros.core.image import letterbox
+
 SIZE = (640, 480)  # width, height
 FPS = 30.0
 FACE_COUNTS = (1, 3, 6)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
-def letterbox(bgr: np.ndarray, size=SIZE) -> np.ndarray:
-    from fer_ros.tools.demo import letterbox as demo_letterbox
-
-    return demo_letterbox(bgr, size)
 
 
 def scene_photos(folder: str | Path, size=SIZE) -> list[tuple[str, np.ndarray]]:

@@ -1,4 +1,5 @@
-"""Convert raw camera buffers (as carried by sensor_msgs/Image and CompressedImage) to BGR arrays.
+"""Convert raw camera buffers (as carried by sensor_msgs/Image and CompressedImage) to BGR arrays,
+and fit photos into camera-sized frames (``letterbox``).
 
 ROS-free: takes the message fields, not the message. bgr8 frames, padded or not, come back as a
 zero-copy view of the buffer; other encodings are converted once.
@@ -85,3 +86,17 @@ def compressed_to_bgr(data) -> np.ndarray:
             f"compressed image of {buffer.size} bytes could not be decoded (corrupt or truncated)",
             "corrupt_compressed")
     return image
+
+
+FRAME_SIZE = (640, 480)  # width, height: the frames the demo, tests and tools make
+
+
+def letterbox(bgr: np.ndarray, size=FRAME_SIZE) -> np.ndarray:
+    """Fit ``bgr`` into a ``size`` canvas keeping its aspect ratio (grey borders)."""
+    width, height = size
+    scale = min(width / bgr.shape[1], height / bgr.shape[0])
+    resized = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((height, width, 3), 64, np.uint8)
+    y, x = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+    canvas[y:y + resized.shape[0], x:x + resized.shape[1]] = resized
+    return canvas

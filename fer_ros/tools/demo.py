@@ -25,25 +25,15 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
+from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node.conversions import image_to_bgr
 from fer_ros.tools.bags import write_image_bag
 from fer_ros.tools.dds import use_large_frame_transport
 from fer_ros.tools.player import play
 
-FRAME_SIZE = (640, 480)
 IMAGE_TOPIC = "/camera/image_raw"
 
-
-def letterbox(bgr: np.ndarray, size=FRAME_SIZE) -> np.ndarray:
-    """Fit ``bgr`` into a ``size`` canvas keeping its aspect ratio (grey borders)."""
-    width, height = size
-    scale = min(width / bgr.shape[1], height / bgr.shape[0])
-    resized = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    canvas = np.full((height, width, 3), 64, np.uint8)
-    y, x = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-    canvas[y:y + resized.shape[0], x:x + resized.shape[1]] = resized
-    return canvas
 
 
 def demo_photos() -> dict[str, np.ndarray]:

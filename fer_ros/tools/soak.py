@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import psutil
 
+from fer_ros.core.image import letterbox
 from fer_ros.tools.dds import use_large_frame_transport
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/soak/image", "/soak/emotion"
@@ -62,8 +63,6 @@ def face_tiles() -> list[np.ndarray]:
 
 def grid_frame(faces: int, size=SIZE) -> np.ndarray:
     """A BGR frame of ``size`` holding ``faces`` people in a grid (0: an empty grey frame)."""
-    from fer_ros.tools.demo import letterbox
-
     width, height = size
     canvas = np.full((height, width, 3), 64, np.uint8)
     if faces <= 0:
@@ -203,8 +202,6 @@ def run(args) -> int:
     from std_msgs.msg import Header
 
     if args.photo:
-        from fer_ros.tools.demo import letterbox
-
         image = cv2.imread(args.photo)
         if image is None:
             print(f"cannot read {args.photo}", file=sys.stderr)

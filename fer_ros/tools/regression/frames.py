@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_ros.core.image import letterbox
 from fer_ros.tools.regression import RegressionError
 
 RECORD_RATE = 5.0  # Hz of the made bags (replayed at --fps)
@@ -42,8 +43,6 @@ def scene_photos(names: list[str] | None, scenes: Path) -> dict[str, np.ndarray]
 
 def scene_frames(photos: dict[str, np.ndarray], repeats: int) -> tuple[list[np.ndarray], list[str]]:
     """Each photo letterboxed to 640x480 like the demo, ``repeats`` frames in a row; and their sources."""
-    from fer_ros.tools.demo import letterbox
-
     frames, sources = [], []
     for name, photo in photos.items():
         frame = letterbox(photo)
