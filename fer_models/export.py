@@ -47,6 +47,18 @@ def with_flip_average(model):
     return keras.Model(inputs, averaged, name=f"{model.name}_flipavg")
 
 
+def with_temperature(model, temperature: float):
+    """``model`` wrapped to rescale its probabilities by ``temperature``: softmax(log p / T), the
+    calibration that ``fer_models.evaluate`` fits (its ``temperature``). T < 1 sharpens, T > 1 softens;
+    the most likely emotion never changes."""
+    import keras
+
+    inputs = keras.Input(model.input_shape[1:], name="face")
+    log_probabilities = keras.ops.log(keras.ops.clip(model(inputs), 1e-12, 1.0))
+    scaled = keras.layers.Softmax(name="probabilities")(log_probabilities / temperature)
+    return keras.Model(inputs, scaled, name=model.name)
+
+
 def write_sidecar(model_path: Path, name: str, input_size: int, extra: dict | None = None) -> Path:
     sidecar = model_path.with_suffix(".json")
     spec = {
@@ -79,7 +91,12 @@ def main(argv=None) -> int:
     parser.add_argument("--parity-samples", type=int, default=256)
     parser.add_argument("--flip-average", action="store_true",
                         help="average the predictions for the face and its mirror image (slower, usually more accurate)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="calibrate the output probabilities by this temperature, as fitted by "
+                             "python -m fer_models.evaluate (its 'temperature'); 1 leaves them as trained")
     args = parser.parse_args(argv)
+    if args.temperature <= 0:
+        parser.error(f"--temperature must be positive, got {args.temperature}")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -87,11 +104,14 @@ def main(argv=None) -> int:
     model = keras.models.load_model(args.model)
     if args.flip_average:
         model = with_flip_average(model)
+    if args.temperature != 1.0:
+        model = with_temperature(model, args.temperature)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out)
     input_size = int(model.input_shape[1])
-    write_sidecar(out, model.name, input_size, {"parameters": int(model.count_params())})
+    write_sidecar(out, model.name, input_size, {"parameters": int(model.count_params()),
+                                                **({"temperature": args.temperature} if args.temperature != 1.0 else {})})
 
     if args.data:
         from fer_models.data import load_split

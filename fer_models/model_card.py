@@ -51,8 +51,29 @@ def confusions(evaluation: dict, name: str) -> str:
     return f"{name} (recall {recall:.2f}; most often taken for {others[0][1]}, {others[1][1]})"
 
 
+def lineage(args: dict, initial_run: Path | None) -> list[str]:
+    """Card lines for where the run's targets and starting weights came from (distillation,
+    ``--initial-weights``), with the starting run's own command when its folder is given."""
+    lines = []
+    if args.get("teacher"):
+        lines.append(
+            f"- Distillation: each target is {1 - args['teacher_mix']:g} x the (smoothed) label + "
+            f"{args['teacher_mix']:g} x the teacher's probabilities (mean over the face and its mirror image, "
+            f"softened at temperature {args['teacher_temperature']:g}), the teacher being `{args['teacher']}`; "
+            + ("computed on every augmented batch (`--teacher-online`)." if args.get("teacher_online")
+               else "computed once on the unaugmented training faces."))
+    if args.get("initial_weights"):
+        lines.append(f"- Started from the trained weights `{args['initial_weights']}` (`--initial-weights`)"
+                     + (", the best epoch of this earlier run:" if initial_run else "."))
+        if initial_run:
+            earlier = json.loads((initial_run / "args.json").read_text())
+            lines += ["```", training_command(earlier), "```",
+                      f"  which ran {len(epoch_history(initial_run))} epochs (history in its run folder)."]
+    return lines
+
+
 def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: Path | None,
-           hardware: str, notes: list[str], role: str = DEFAULT_ROLE) -> str:
+           hardware: str, notes: list[str], role: str = DEFAULT_ROLE, initial_run: Path | None = None) -> str:
     args = json.loads((run / "args.json").read_text())
     spec = json.loads(onnx.with_suffix(".json").read_text())
     history = epoch_history(run)
@@ -79,7 +100,9 @@ def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: 
         f"- Output: probabilities in the order {', '.join(spec['labels'])}.",
         f"- Runtime: ONNX Runtime (exported with tf2onnx, opset 17; parity with Keras checked at export)."
         + (" Exported with `--flip-average`: the graph runs the network on the face and on its mirror "
-           "image and averages the two (twice the work per face)." if spec["name"].endswith("_flipavg") else ""),
+           "image and averages the two (twice the work per face)." if spec["name"].endswith("_flipavg") else "")
+        + (f" Probabilities calibrated at export (`--temperature {spec['temperature']:g}`: softmax(log p / T), "
+           "T fitted on PublicTest by `fer_models.evaluate`)." if spec.get("temperature") else ""),
         "",
         "## Training",
         "```",
@@ -100,6 +123,7 @@ def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: 
         f"AdamW, peak learning rate {args['lr']}, weight decay {args['weight_decay']}, "
         f"{args['warmup_epochs']} warm-up epoch(s) then cosine decay; batch {args['batch_size']}.",
     ]
+    lines += lineage(args, initial_run)
     if seconds:
         lines.append(f"- Wall time: {sum(seconds) / 60:.1f} min for {len(seconds)} epochs "
                      f"({sum(seconds) / len(seconds):.0f} s per epoch) on {hardware}.")
@@ -163,11 +187,14 @@ def main(argv=None) -> int:
     parser.add_argument("--note", action="append", default=[], help="an extra line for the Training section")
     parser.add_argument("--card", default="MODEL_CARD.md", help="file name of the card, beside the model")
     parser.add_argument("--role", default=DEFAULT_ROLE, help="the card's opening words: what the model is for")
+    parser.add_argument("--initial-run", help="run folder of the weights the run started from "
+                        "(--initial-weights), to show its command")
     args = parser.parse_args(argv)
     onnx = Path(args.onnx)
     text = render(Path(args.run), onnx, json.loads(Path(args.evaluation).read_text()),
                   json.loads(Path(args.runtimes).read_text()) if args.runtimes else None,
-                  Path(args.log) if args.log else None, args.hardware, args.note, args.role)
+                  Path(args.log) if args.log else None, args.hardware, args.note, args.role,
+                  Path(args.initial_run) if args.initial_run else None)
     card = onnx.parent / args.card
     card.write_text(text)
     print(f"wrote {card}")

@@ -129,6 +129,23 @@ def test_export_parity_and_classifier_output(always_happy):
     assert np.allclose(probabilities.sum(axis=1), 1) and np.all(probabilities.argmax(axis=1) == 3)
 
 
+
+def test_export_temperature_matches_the_calibration_evaluate_fits():
+    from keras import layers
+
+    from fer_models.evaluate import rescale
+    from fer_models.export import with_temperature
+
+    inputs = keras.Input((48, 48, 1))
+    x = layers.Flatten()(layers.AveragePooling2D(8)(inputs))
+    model = keras.Model(inputs, layers.Dense(7, activation="softmax", kernel_initializer="random_normal")(x))
+    faces = RNG.integers(0, 256, (6, 48, 48, 1)).astype(np.float32) / 255
+    raw = model.predict(faces, verbose=0)
+    sharpened = with_temperature(model, 0.5).predict(faces, verbose=0)
+    assert np.allclose(sharpened, rescale(raw, 0.5), atol=1e-5)
+    assert np.array_equal(sharpened.argmax(axis=1), raw.argmax(axis=1))
+    assert np.all(sharpened.max(axis=1) > raw.max(axis=1))  # T < 1: more confident, same choice
+
 def test_evaluate_cli_json_is_correct_for_a_known_model(always_happy, tiny_csv, capsys):
     from fer_models import evaluate
 
@@ -329,6 +346,23 @@ def test_model_card_names_role_recipe_and_card_file(always_happy, tiny_csv, tmp_
     assert "best PublicTest accuracy at epoch 2" in card and "Epochs run: 3 of 3" in card
     assert f"--model {path}" in card and "--flip-average" not in card
 
+
+
+def test_model_card_lineage_shows_teacher_and_the_starting_run_command(tmp_path):
+    from fer_models.model_card import lineage
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "args.json").write_text(json.dumps({"data": "fer2013.csv", "width": 16, "lr": 0.003, "teacher": None}))
+    (earlier / "history.csv").write_text("epoch,val_accuracy\n0,0.2\n1,0.4\n")
+    args = {"teacher": "w32.keras", "teacher_mix": 0.5, "teacher_temperature": 2.0, "teacher_online": True,
+            "initial_weights": "w16.keras"}
+    text = "\n".join(lineage(args, earlier))
+    assert "0.5 x the (smoothed) label + 0.5 x the teacher's probabilities" in text
+    assert "temperature 2), the teacher being `w32.keras`; computed on every augmented batch" in text
+    assert "Started from the trained weights `w16.keras`" in text and "--lr 0.003" in text
+    assert "which ran 2 epochs" in text
+    assert lineage({"teacher": None}, None) == []
 
 def test_latency_cli_times_models_side_by_side(always_happy, capsys):
     from fer_models import latency
