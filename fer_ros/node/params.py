@@ -51,7 +51,7 @@ PARAMETERS = (
           "model in ONNX Runtime) or 'deepface' (DeepFace's emotion CNN in Keras; needs TensorFlow and its "
           "weights file, never downloaded).", choices=tuple(CLASSIFIERS)),
     Param("model", _DEFAULTS.model, "Emotion model. fer: empty or 'default' for the shipped, most accurate "
-          "model; 'fast' for the shipped fast one (about a ninth of the time per face, 3.6 points less "
+          "model; 'fast' for the shipped fast one (about a ninth of the time per face, 2.1 points less "
           "accurate); or an exported .onnx with its .json sidecar; deepface: facial_expression_model_weights.h5, empty for "
           "$DEEPFACE_HOME/.deepface/weights/ (DEEPFACE_HOME defaults to the home directory)."),
     Param("num_threads", _DEFAULTS.num_threads, "CPU threads for emotion inference.", range=(1, 64)),
