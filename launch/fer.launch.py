@@ -30,8 +30,6 @@ The rviz2 config shows /emotion/annotated_image, so with a namespace pick the to
 Image display (or run ``rviz2`` yourself).
 """
 
-import os
-
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
@@ -40,11 +38,10 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-# Fast DDS's default transport (UDP, and shared memory only for small samples) drops most large
-# best-effort image frames; the LARGE_DATA builtin transports carry them. Only set when the user has
-# not chosen a transport already (an empty or other value in the environment is respected).
-FASTDDS_TRANSPORTS_ENV = 'FASTDDS_BUILTIN_TRANSPORTS'
-FASTDDS_TRANSPORTS_VALUE = 'LARGE_DATA'
+# The DDS transport is left to the environment, like any other ROS node's: a Fast DDS participant
+# with FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA neither sees nor is seen by one without it, so setting it
+# here for fer_node alone would cut it off from the camera driver and from every /emotion subscriber
+# (python -m fer_ros.tools.transport_check measures this). README: "Fast DDS and large images".
 
 # Parameter overrides: (name, type, choices or None, description). Every one defaults to '' (not
 # given), so config/fer.yaml stays the only place with defaults; only the ones set are passed on.
@@ -111,10 +108,6 @@ def _launch_fer_node(context, *args, **kwargs):
         parameters.append(overrides)
 
     image_topic = LaunchConfiguration('image_topic').perform(context)
-    environment = getattr(context, 'environment', os.environ)
-    additional_env = {}
-    if FASTDDS_TRANSPORTS_ENV not in environment:
-        additional_env[FASTDDS_TRANSPORTS_ENV] = FASTDDS_TRANSPORTS_VALUE
 
     return [
         Node(
@@ -128,7 +121,6 @@ def _launch_fer_node(context, *args, **kwargs):
                 ('image/compressed', image_topic.rstrip('/') + '/compressed'),
             ],
             ros_arguments=['--log-level', LaunchConfiguration('log_level').perform(context)],
-            additional_env=additional_env,
             output='screen',
         ),
     ]
@@ -158,10 +150,6 @@ def generate_launch_description():
     ]
     arguments += [_declare_override(*override) for override in OVERRIDES]
 
-    rviz_env = {}
-    if FASTDDS_TRANSPORTS_ENV not in os.environ:
-        rviz_env[FASTDDS_TRANSPORTS_ENV] = FASTDDS_TRANSPORTS_VALUE  # same transport as the node
-
     return LaunchDescription(arguments + [
         OpaqueFunction(function=_launch_fer_node),
         Node(
@@ -169,7 +157,6 @@ def generate_launch_description():
             executable='rviz2',
             name='rviz2',
             arguments=['-d', rviz_config],
-            additional_env=rviz_env,
             condition=IfCondition(LaunchConfiguration('use_rviz')),
             output='screen',
         ),

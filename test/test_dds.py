@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from fer_ros.tools.dds import PROFILE, use_large_frame_transport
 
 
@@ -20,3 +22,29 @@ def test_a_users_choice_is_kept():
         environ = dict(chosen)
         assert "(unset)" in use_large_frame_transport(environ)
         assert environ == chosen
+
+
+def test_transport_check_runs_a_real_publisher_and_subscriber(capsys):
+    from fer_ros.tools import transport_check
+
+    assert transport_check.main(["--pairs", "profile:profile", "--frames", "240", "--small"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[:2] == ["profile", "profile"] and row[3:5] == ["/", "240"]
+    assert int(row[2]) > 0  # some headers arrive (those sent before discovery finishes may not)
+
+
+def test_transport_check_refuses_unknown_settings():
+    from fer_ros.tools import transport_check
+
+    with pytest.raises(SystemExit):
+        transport_check.main(["--pairs", "default:cyclone"])
+
+
+def test_no_input_message_names_the_topic_and_what_to_check():
+    from fer_ros.node.diagnostics import no_input_message
+
+    alone = no_input_message("/camera/image_raw", 0, 12.3, "best-effort")
+    assert alone.startswith("no images on /camera/image_raw for 12 s, and no publisher of it is seen")
+    assert "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA" in alone
+    seen = no_input_message("/camera/image_raw", 2, 5, "reliable")
+    assert "2 publisher(s) of it are seen" in seen and "This subscription is reliable" in seen

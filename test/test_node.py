@@ -170,6 +170,9 @@ def test_diagnostics_report_counts_and_turn_stale_without_input(graph, two_faces
         annotated = graph.listen(Image, "/diag/annotated")
         ours = lambda: [m.status[0] for m in diagnostics if m.status[0].hardware_id == "/fer_node"]  # noqa: E731
         assert wait_for(lambda: any(s.level == b"\x03" for s in ours())), "no STALE before input"
+        # ... and a log line that names the topic and what to check (no publisher of it exists yet)
+        assert wait_for(lambda: "no images on /diag/image" in process.output, 5), process.output
+        assert "no publisher of it is seen" in process.output and "FASTDDS_" in process.output
         publisher = graph.image_publisher("/diag/image")
         wait_matched(publisher)
         assert wait_for(lambda: graph.node.count_publishers("/diag/annotated") > 0)

@@ -6,6 +6,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
 from fer_ros.core.stats import Snapshot
+from fer_ros.tools.dds import describe
 
 
 def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardware_id: str,
@@ -24,3 +25,17 @@ def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardwa
     status = DiagnosticStatus(level=bytes([level]), name=name, message=message, hardware_id=hardware_id,
                               values=[KeyValue(key=k, value=v) for k, v in values.items()])
     return DiagnosticArray(header=Header(stamp=stamp), status=[status])
+
+
+def no_input_message(topic: str, publishers: int, seconds: float, reliability: str) -> str:
+    """The warning logged while no image arrives: what the node sees of the topic and what to check."""
+    waited = f"no images on {topic} for {seconds:.0f} s"
+    if publishers == 0:
+        return (f"{waited}, and no publisher of it is seen. Check the topic name (remap 'image', or "
+                "image_topic:= in the launch file) and that the camera driver uses the same Fast DDS "
+                f"transport setting as this node ({describe()}): processes with "
+                "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA and processes without it do not see each other.")
+    return (f"{waited}, though {publishers} publisher(s) of it are seen. Is the camera streaming? This "
+            f"subscription is {reliability}: a best-effort one gets no large frames over Fast DDS's default "
+            "transport (README: 'Fast DDS and large images'), and a reliable one none from a best-effort "
+            "publisher.")

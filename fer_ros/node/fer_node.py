@@ -23,11 +23,11 @@ from fer_ros.core.drawing import annotate
 from fer_ros.core.errors import FerError, ImageFormatError
 from fer_ros.core.latest import LatestSlot
 from fer_ros.core.pipeline import EmotionPipeline
-from fer_ros.core.stats import FrameStats, HealthThresholds, assess
+from fer_ros.core.stats import STALE, FrameStats, HealthThresholds, assess
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node import params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
-from fer_ros.node.diagnostics import diagnostic_array
+from fer_ros.node.diagnostics import diagnostic_array, no_input_message
 
 
 class FerNode(Node):
@@ -37,6 +37,7 @@ class FerNode(Node):
         self.values = params.read_all(self)  # ConfigError: fail fast
         self.pipeline = EmotionPipeline(params.pipeline_config(self.values))  # ModelError: fail fast
         self.stats = FrameStats()
+        self._started = time.monotonic()
         self._slot = LatestSlot()
         self._pending: dict | None = None  # parameter values to apply before the next frame
         self._last_logged: dict[str, float] = {}  # kind of warning -> monotonic time it was last logged
@@ -51,9 +52,10 @@ class FerNode(Node):
                                if self.values["input_reliability"] == "best_effort" else ReliabilityPolicy.RELIABLE,
                                history=qos_profile_sensor_data.history)
         if self.values["input_transport"] == "compressed":
-            self.create_subscription(CompressedImage, "image/compressed", self._on_image, image_qos)
+            self.image_sub = self.create_subscription(CompressedImage, "image/compressed", self._on_image,
+                                                      image_qos)
         else:
-            self.create_subscription(Image, "image", self._on_image, image_qos)
+            self.image_sub = self.create_subscription(Image, "image", self._on_image, image_qos)
 
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics)
@@ -142,6 +144,11 @@ class FerNode(Node):
         limits = HealthThresholds(v["stale_after"], v["warn_drop_ratio"], v["warn_latency"],
                                   v["error_reject_ratio"])
         level, message = assess(snap, limits)
+        waited = time.monotonic() - self._started if snap.since_last_frame is None else snap.since_last_frame
+        if level == STALE and waited > v["stale_after"]:
+            topic = self.image_sub.topic_name
+            self._log_throttled("no_input", no_input_message(topic, self.count_publishers(topic), waited,
+                                                             v["input_reliability"].replace("_", "-")))
         extra = {"model": self.pipeline.classifier.name, "detector": v["detector"]}
         self.diagnostics_pub.publish(diagnostic_array(
             snap, level, message, f"{self.get_fully_qualified_name()}: emotion recognition",
