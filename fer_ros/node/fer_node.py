@@ -155,10 +155,13 @@ class FerNode(Node):
             self.get_fully_qualified_name(), extra, self.get_clock().now().to_msg()))
 
     def close(self) -> None:
+        """Stop the worker and destroy the node, then log the frame counts. The context may already be
+        shut down (SIGINT/SIGTERM), so they are logged once the node, and its rosout publisher, are gone."""
         self._slot.close()
         self._worker.join(timeout=5)
-        # The context may already be shut down (SIGINT/SIGTERM): log without the node's rosout publisher.
-        rclpy.logging.get_logger("fer_node").info(f"frame counts: {dict(self.stats.totals)}")
+        counts = dict(self.stats.totals)
+        self.destroy_node()
+        rclpy.logging.get_logger("fer_node").info(f"frame counts: {counts}")
 
 
 def main(args=None) -> None:
@@ -178,7 +181,6 @@ def main(args=None) -> None:
             raise
     finally:
         node.close()
-        node.destroy_node()
         rclpy.try_shutdown()
 
 
