@@ -110,8 +110,10 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out)
     input_size = int(model.input_shape[1])
-    write_sidecar(out, model.name, input_size, {"parameters": int(model.count_params()),
-                                                **({"temperature": args.temperature} if args.temperature != 1.0 else {})})
+    extra = {"parameters": int(model.count_params())}
+    if args.temperature != 1.0:
+        extra["temperature"] = args.temperature
+    write_sidecar(out, model.name, input_size, extra)
 
     if args.data:
         from fer_models.data import load_split

@@ -111,12 +111,14 @@ def main(argv=None) -> int:
     if unknown or any(len(pair) != 2 for pair in pairs):
         parser.error(f"--pairs takes PUBLISHER:SUBSCRIBER from {', '.join(SETTINGS)}; got {args.pairs!r}")
     what = "headers" if args.small else "640x480 rgb8 images"
-    print(f"{args.frames} {what}, best effort at {RATE_HZ:g} Hz; subscriber started 1 s before the publisher; first: seconds after the subscriber started")
+    print(f"{args.frames} {what}, best effort at {RATE_HZ:g} Hz; the subscriber starts 1 s before the "
+          "publisher; first: seconds from the subscriber's start to the first arrival")
     print(f"{'publisher':<10} {'subscriber':<10} {'arrived':>9} {'first':>12}")
     for publisher, subscriber in pairs:
         result = check_pair(publisher, subscriber, args.frames, args.small)
         first = "-" if result["first_s"] is None else f"{result['first_s']:.2f} s"
-        print(f"{publisher:<10} {subscriber:<10} {result['received']:>4} / {args.frames:<3} {first:>11}", flush=True)
+        print(f"{publisher:<10} {subscriber:<10} {result['received']:>4} / {args.frames:<3} {first:>11}",
+              flush=True)
     return 0
 
 
