@@ -195,3 +195,26 @@ def test_diagnostics_report_counts_and_turn_stale_without_input(graph, two_faces
         assert cv2.Laplacian(drawn[inner], cv2.CV_64F).var() < cv2.Laplacian(two_faces[inner], cv2.CV_64F).var() / 4
     finally:
         assert process.stop() == 0, process.output
+
+
+def test_worker_survives_mixed_log_severities_and_counts_frames_cut_off_by_shutdown(two_faces):
+    """In-process: a warning and an error logged through the node's throttle (rclpy refuses one call
+    site logging at two severities, which once could end the worker thread), and a frame whose
+    result cannot be published because ROS shut down mid-frame: counted, not called a failure."""
+    import rclpy
+
+    from fer_ros.node.fer_node import FerNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = FerNode(context=context)
+    try:
+        node._log_throttled("first", "a warning")
+        node._log_throttled("second", "an error", error=True)
+        context.shutdown()
+        node._slot.put((image_msg(two_faces, 900), 0.0))
+        assert wait_for(lambda: node.stats.totals.get("dropped_at_shutdown") == 1, 20), node.stats.totals
+        assert not any(k.startswith("rejected_") for k in node.stats.totals), node.stats.totals
+    finally:
+        node.close()
+        rclpy.try_shutdown(context=context)

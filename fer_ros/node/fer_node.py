@@ -89,6 +89,9 @@ class FerNode(Node):
             try:
                 self._process(*item)
             except Exception as error:  # one bad frame must never end the worker (the node would go silent)
+                if not self.context.ok():  # SIGINT/SIGTERM shut ROS down mid-frame: nowhere to publish it
+                    self.stats.count("dropped_at_shutdown")
+                    continue
                 self.stats.count("rejected_internal_error")
                 self._log_throttled("internal_error", f"frame failed: {error!r}", error=True)
 
@@ -101,8 +104,11 @@ class FerNode(Node):
         if last is not None and now - last < self.values["log_throttle_period"]:
             return
         self._last_logged[kind] = now
-        logger = self.get_logger()
-        (logger.error if error else logger.warning)(message)
+        # One call site per severity: rclpy raises ValueError when a call site changes severity.
+        if error:
+            self.get_logger().error(message)
+        else:
+            self.get_logger().warning(message)
 
     def _apply_pending(self) -> None:
         pending, self._pending = self._pending, None

@@ -337,7 +337,7 @@ def run(args) -> int:
     for ok, text in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {text}")
     if not passed:
-        print("node log (last lines):\n  " + "\n  ".join(log.lines[-15:]))
+        print("node log (last lines):\n  " + "\n  ".join(log.lines[-60:]))
     print("PASS" if passed else "FAIL", flush=True)
     return 0 if passed else 1
 
