@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -21,7 +22,10 @@ def test_short_soak_passes():
     assert out.rstrip().endswith("PASS"), out
     assert "[FAIL]" not in out, out
     assert "frames answered      300 (0 unanswered" in out, out
-    assert re.search(r"node frame counts    \{'received': 3\d\d, 'processed': 3\d\d", out), out
+    counts = ast.literal_eval(re.search(r"node frame counts    (\{.*\})", out).group(1))
+    # Every frame accounted for; the frame in flight when the soak stops the node may be cut off.
+    assert counts["received"] >= 300 and counts.get("dropped_at_shutdown", 0) <= 1, counts
+    assert counts["processed"] + counts.get("dropped_at_shutdown", 0) == counts["received"], counts
     assert "track ids reset at every jump back (2/2)" in out, out
     assert re.search(r"open fds (\d+) -> \1: no growth", out), out
     assert "faces per frame      mean 2.00" in out, out

@@ -138,10 +138,10 @@ class FerNode(Node):
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
                                                self.values["detector"], elapsed))
         self.stats.add_latency({**result.timings, "total": elapsed})
-        self.stats.count("processed")
         if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
             drawn = annotate(bgr, result.faces, blur_faces=self.values["blur_faces"])
             self.annotated_pub.publish(bgr_to_image(drawn, msg.header))
+        self.stats.count("processed")  # every output published: each frame is processed, dropped or rejected
 
     # --- health ----------------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
