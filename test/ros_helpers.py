@@ -14,6 +14,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from fer_ros.core.image import FRAME_SIZE, letterbox
 from fer_ros.node.conversions import bgr_to_image
 
 
@@ -120,7 +121,5 @@ def send_until(publisher, make_msg, received: list, count: int = 1, timeout: flo
     return sent
 
 
-def letterbox_file(path, size=(640, 480)) -> np.ndarray:
-    from fer_ros.core.image import letterbox
-
+def letterbox_file(path, size=FRAME_SIZE) -> np.ndarray:
     return letterbox(cv2.imread(str(path)), size)

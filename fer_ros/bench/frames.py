@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.core.image import letterbox
+from fer_ros.core.image import FRAME_SIZE, letterbox
 
-SIZE = (640, 480)  # width, height
+SIZE = FRAME_SIZE  # width, height
 FPS = 30.0
 FACE_COUNTS = (1, 3, 6)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")

@@ -33,13 +33,13 @@ import cv2
 import numpy as np
 import psutil
 
-from fer_ros.core.image import letterbox
+from fer_ros.core.image import FRAME_SIZE, letterbox
 from fer_ros.tools.dds import use_large_frame_transport
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/soak/image", "/soak/emotion"
 START_STAMP = 1_700_000_000.0  # seconds; each loop of --loop-every frames starts here again
 FRAME_PERIOD = 1 / 30  # seconds of image time per frame (a 30 fps camera)
-SIZE = (640, 480)
+SIZE = FRAME_SIZE
 
 
 def face_tiles() -> list[np.ndarray]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_ros.core.image import letterbox
+from fer_ros.core.image import FRAME_SIZE, letterbox
 from fer_ros.tools.regression import RegressionError
 
 RECORD_RATE = 5.0  # Hz of the made bags (replayed at --fps)
@@ -51,7 +51,7 @@ def scene_frames(photos: dict[str, np.ndarray], repeats: int) -> tuple[list[np.n
     return frames, sources
 
 
-def motion_frames(count: int, size=(640, 480)) -> list[np.ndarray]:
+def motion_frames(count: int, size=FRAME_SIZE) -> list[np.ndarray]:
     """``count`` frames of two face tiles (the soak tool's astronaut and Grace Hopper) moving
     ``MOTION_STEP`` px per frame in opposite directions, one in each half of the frame."""
     import cv2
