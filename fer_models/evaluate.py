@@ -51,19 +51,19 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Temperature T minimising the negative log-likelihood of softmax(log p / T) (grid search)."""
-    logits = np.log(np.clip(probabilities, 1e-12, 1))
     best_t, best_nll = 1.0, np.inf
     for t in np.linspace(0.5, 3.0, 51):
-        scaled = np.exp(logits / t)
-        scaled /= scaled.sum(axis=1, keepdims=True)
+        scaled = rescale(probabilities, t)
         nll = -np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-12, 1)).mean()
         if nll < best_nll:
             best_t, best_nll = float(t), nll
     return best_t
 
 
-def rescale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    scaled = np.exp(np.log(np.clip(probabilities, 1e-12, 1)) / temperature)
+def rescale(probabilities: np.ndarray, temperature: float, floor: float = 1e-12) -> np.ndarray:
+    """softmax(log p / T): probabilities sharpened (T < 1) or softened (T > 1), the ranking kept;
+    ``p`` is clipped to ``floor`` first."""
+    scaled = np.exp(np.log(np.clip(probabilities, floor, 1)) / temperature)
     return scaled / scaled.sum(axis=1, keepdims=True)
 
 

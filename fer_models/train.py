@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_models.evaluate import rescale
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
 
 
@@ -97,8 +98,7 @@ class Teacher:
             probs = np.concatenate([np.asarray(self.model.predict_on_batch(both[i:i + batch_size]))
                                     for i in range(0, len(both), batch_size)])
         probs = (probs[:len(images)] + probs[len(images):]) / 2
-        soft = np.power(np.clip(probs, 1e-8, 1.0), 1.0 / self.temperature)
-        return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+        return rescale(probs, self.temperature, floor=1e-8).astype(np.float32)
 
 
 def start_from(model, path: str) -> None:
