@@ -261,6 +261,8 @@ def time_budget(plan: dict, seconds: float):
         now = time.time()
         duration, last[0] = now - last[0], now
         fits = epoch + 1 + int((seconds - (now - started)) // max(duration, 1e-3))
+        if epoch == 0 and now - started < seconds:
+            fits = max(fits, 2)  # compilation can make the first epoch many times longer than the rest
         plan["epochs"] = max(epoch + 1, min(plan["max_epochs"], fits))
         if epoch + 1 >= plan["epochs"]:
             budget.model.stop_training = True

@@ -224,6 +224,26 @@ def test_distillation_and_time_budget(tiny_csv, tmp_path):
     assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
 
 
+def test_time_budget_plans_from_epochs_after_the_first(monkeypatch):
+    """A first epoch slowed by compilation does not end a run that has time left (one device run
+    planned a single epoch of 195 s this way); later epochs plan the rest."""
+    from types import SimpleNamespace
+
+    from fer_models import train
+
+    clock = iter([0.0, 60.0, 70.0, 101.0])  # start; first epoch 60 s, then 10 s, then past the budget
+    monkeypatch.setattr(train.time, "time", lambda: next(clock))
+    plan = {"epochs": 50, "max_epochs": 50}
+    budget = train.time_budget(plan, seconds=100)
+    budget.set_model(SimpleNamespace(stop_training=False))
+    budget.on_epoch_end(0, {})
+    assert (plan["epochs"], budget.model.stop_training) == (2, False)
+    budget.on_epoch_end(1, {})
+    assert (plan["epochs"], budget.model.stop_training) == (5, False)  # 30 s left at 10 s per epoch
+    budget.on_epoch_end(2, {})
+    assert (plan["epochs"], budget.model.stop_training) == (3, True)
+
+
 def test_teacher_targets_are_softened_distributions(tmp_path):
     from fer_models.train import Teacher, augmented_batches
 
