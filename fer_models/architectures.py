@@ -5,7 +5,6 @@ crops, converts to grey and resizes.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import keras
@@ -30,10 +29,10 @@ def baseline_cnn() -> keras.Model:
     return keras.Model(inputs, outputs, name="baseline_cnn")
 
 
-def _conv_bn(x, filters: int, activate: bool = True, gamma: str = "ones"):
+def _conv_bn(x, filters: int):
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization(gamma_initializer=gamma)(x)
-    return layers.ReLU()(x) if activate else x
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
 
 
 def fernet(width: int = 32, dropout: float = 0.4) -> keras.Model:
@@ -50,48 +49,6 @@ def fernet(width: int = 32, dropout: float = 0.4) -> keras.Model:
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(NUM_EMOTIONS, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"fernet_w{width}")
-
-
-def _separable_bn(x, filters: int, activate: bool = True, gamma: str = "ones"):
-    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Conv2D(filters, 1, use_bias=False)(x)
-    x = layers.BatchNormalization(gamma_initializer=gamma)(x)
-    return layers.ReLU()(x) if activate else x
-
-
-def blocknet(stages, separable_from: int, name: str, dropout: float = 0.4) -> keras.Model:
-    """A family of small networks for the 1 ms budget: ``stages`` is ``(filters, blocks)`` per
-    resolution (48, 24, 12, 6 pixels), each followed by 2x2 max pooling. A stage's first block changes
-    the channel count; later blocks add their input back (residual). Stages from ``separable_from`` on
-    use depthwise-separable blocks (3x3 depthwise, 1x1 pointwise), which buy several times the width
-    per multiply-add that plain 3x3 convolutions do."""
-    inputs = keras.Input(INPUT_SHAPE, name="face")
-    x = layers.Rescaling(1.0 / 255)(inputs)
-    for stage, (filters, blocks) in enumerate(stages):
-        block = _separable_bn if stage >= separable_from else _conv_bn
-        x = block(x, filters)
-        for _ in range(blocks - 1):
-            # A residual branch starts as zero (its batch-norm scale), so the untrained network is as
-            # shallow as its first blocks; the ReLU follows the sum, so the branch still gets gradients.
-            branch = block(x, filters, activate=False, gamma="zeros")
-            x = layers.ReLU()(layers.Add()([x, branch]))
-        x = layers.MaxPooling2D()(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(NUM_EMOTIONS, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-# Candidates measured at 0.6-1.0x the time per face of fernet_w16 (python -m fer_models.latency).
-BLOCKNETS = {
-    "sepnet_a": dict(stages=[(16, 2), (64, 2), (128, 3), (256, 3)], separable_from=1),
-    "sepnet_b": dict(stages=[(32, 1), (64, 3), (128, 4), (256, 3)], separable_from=1),
-    "sepnet_s": dict(stages=[(24, 1), (64, 2), (128, 3), (256, 3)], separable_from=1),
-    "mixnet": dict(stages=[(16, 2), (32, 2), (128, 3), (256, 3)], separable_from=2),
-    "resnet_w16": dict(stages=[(16, 2), (32, 2), (64, 2), (128, 2)], separable_from=4),
-}
 
 
 def mobilenet_v2(imagenet_weights: str | None = None, alpha: float = 1.0) -> keras.Model:
@@ -129,5 +86,4 @@ ARCHITECTURES = {
     "baseline": baseline_cnn,
     "fernet": fernet,
     "mobilenet_v2": mobilenet_v2,
-    **{name: functools.partial(blocknet, name=name, **config) for name, config in BLOCKNETS.items()},
 }
