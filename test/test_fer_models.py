@@ -225,8 +225,8 @@ def test_distillation_and_time_budget(tiny_csv, tmp_path):
 
 
 def test_time_budget_plans_from_epochs_after_the_first(monkeypatch):
-    """A first epoch slowed by compilation does not end a run that has time left (one device run
-    planned a single epoch of 195 s this way); later epochs plan the rest."""
+    """A first epoch slowed by compilation does not end a run that has time left (a device run with a
+    195 s budget planned a single epoch this way); later epochs plan the rest."""
     from types import SimpleNamespace
 
     from fer_models import train
