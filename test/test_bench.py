@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_ros.bench.frames import SIZE, SyntheticSequence, digest, grid, scene_photos
+from fer_ros.bench.frames import SyntheticSequence, digest, grid, scene_photos
 from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
 from fer_ros.bench.worker import one_thread_environment
+from fer_ros.core.image import FRAME_SIZE
 
 
 @pytest.fixture
@@ -22,11 +23,11 @@ def test_sequence_frames_are_640x480_deterministic_and_move(faces, tiles):
     sequence = SyntheticSequence(faces, 20, tiles=tiles)
     assert len(sequence) == 20 and sequence.name.startswith(f"seq_{faces}face")
     first = sequence.frame(0)
-    assert first.shape == (SIZE[1], SIZE[0], 3) and first.dtype == np.uint8
+    assert first.shape == (FRAME_SIZE[1], FRAME_SIZE[0], 3) and first.dtype == np.uint8
     again = SyntheticSequence(faces, 20, tiles=tiles)
     assert digest(sequence).hexdigest() == digest(again).hexdigest()  # same pixels in every process
     assert not np.array_equal(first, sequence.frame(15))  # the faces move
-    width, height = SIZE
+    width, height = FRAME_SIZE
     for index in range(20):
         corners = sequence.positions(index)
         assert len(corners) == faces

@@ -21,13 +21,12 @@ import numpy as np
 
 from fer_ros.core.image import FRAME_SIZE, letterbox
 
-SIZE = FRAME_SIZE  # width, height
 FPS = 30.0
 FACE_COUNTS = (1, 3, 6)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def scene_photos(folder: str | Path, size=SIZE) -> list[tuple[str, np.ndarray]]:
+def scene_photos(folder: str | Path, size=FRAME_SIZE) -> list[tuple[str, np.ndarray]]:
     """(file name, BGR frame of ``size``) for every photo in ``folder``, sorted by name."""
     photos = []
     for path in sorted(Path(folder).iterdir()):
@@ -38,7 +37,7 @@ def scene_photos(folder: str | Path, size=SIZE) -> list[tuple[str, np.ndarray]]:
     return photos
 
 
-def background(size=SIZE, seed: int = 0) -> np.ndarray:
+def background(size=FRAME_SIZE, seed: int = 0) -> np.ndarray:
     """A smooth, textured BGR background (low-frequency colour blobs and fine grain), no faces."""
     width, height = size
     rng = np.random.default_rng(seed)
@@ -48,7 +47,7 @@ def background(size=SIZE, seed: int = 0) -> np.ndarray:
     return np.clip(muted + grain, 0, 255).astype(np.uint8)
 
 
-def grid(faces: int, size=SIZE) -> tuple[int, int]:
+def grid(faces: int, size=FRAME_SIZE) -> tuple[int, int]:
     """(columns, rows) of the cells the faces move in, about square cells."""
     width, height = size
     cols = math.ceil(math.sqrt(faces * width / height))
@@ -62,7 +61,7 @@ class SyntheticSequence:
 
     faces: int
     frames: int
-    size: tuple[int, int] = SIZE
+    size: tuple[int, int] = FRAME_SIZE
     seed: int = 0
     tiles: list[np.ndarray] | None = None
     _background: np.ndarray = field(init=False, repr=False)

@@ -39,7 +39,6 @@ from fer_ros.tools.dds import use_large_frame_transport
 IMAGE_TOPIC, EMOTION_TOPIC = "/soak/image", "/soak/emotion"
 START_STAMP = 1_700_000_000.0  # seconds; each loop of --loop-every frames starts here again
 FRAME_PERIOD = 1 / 30  # seconds of image time per frame (a 30 fps camera)
-SIZE = FRAME_SIZE
 
 
 def face_tiles() -> list[np.ndarray]:
@@ -61,7 +60,7 @@ def face_tiles() -> list[np.ndarray]:
     return tiles
 
 
-def grid_frame(faces: int, size=SIZE) -> np.ndarray:
+def grid_frame(faces: int, size=FRAME_SIZE) -> np.ndarray:
     """A BGR frame of ``size`` holding ``faces`` people in a grid (0: an empty grey frame)."""
     width, height = size
     canvas = np.full((height, width, 3), 64, np.uint8)
@@ -354,7 +353,8 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=20000, help="frames to send")
     parser.add_argument("--faces", type=int, default=2, help="faces per frame (grid of photos; 0: none)")
     parser.add_argument("--photo", help="send this photo (letterboxed to --size) instead of the grid")
-    parser.add_argument("--size", type=_size, default=SIZE, metavar="WxH", help="frame size (default 640x480)")
+    parser.add_argument("--size", type=_size, default=FRAME_SIZE, metavar="WxH",
+                        help="frame size (default 640x480)")
     parser.add_argument("--rate", type=float, default=0.0, help="at most this many frames/s; 0: as fast as answered")
     parser.add_argument("--loop-every", type=int, default=1000,
                         help="image stamps jump back to the start every K frames (0: never)")
