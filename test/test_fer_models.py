@@ -129,7 +129,6 @@ def test_export_parity_and_classifier_output(always_happy):
     assert np.allclose(probabilities.sum(axis=1), 1) and np.all(probabilities.argmax(axis=1) == 3)
 
 
-
 def test_export_temperature_matches_the_calibration_evaluate_fits():
     from keras import layers
 
@@ -145,6 +144,7 @@ def test_export_temperature_matches_the_calibration_evaluate_fits():
     assert np.allclose(sharpened, rescale(raw, 0.5), atol=1e-5)
     assert np.array_equal(sharpened.argmax(axis=1), raw.argmax(axis=1))
     assert np.all(sharpened.max(axis=1) > raw.max(axis=1))  # T < 1: more confident, same choice
+
 
 def test_evaluate_cli_json_is_correct_for_a_known_model(always_happy, tiny_csv, capsys):
     from fer_models import evaluate
@@ -367,7 +367,6 @@ def test_model_card_names_role_recipe_and_card_file(always_happy, tiny_csv, tmp_
     assert f"--model {path}" in card and "--flip-average" not in card
 
 
-
 def test_model_card_lineage_shows_teacher_and_the_starting_run_command(tmp_path):
     from fer_models.model_card import lineage
 
@@ -383,6 +382,7 @@ def test_model_card_lineage_shows_teacher_and_the_starting_run_command(tmp_path)
     assert "Started from the trained weights `w16.keras`" in text and "--lr 0.003" in text
     assert "which ran 2 epochs" in text
     assert lineage({"teacher": None}, None) == []
+
 
 def test_latency_cli_times_models_side_by_side(always_happy, capsys):
     from fer_models import latency
