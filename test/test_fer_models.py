@@ -208,6 +208,20 @@ def test_initial_weights_copy_a_trained_model_of_the_same_architecture_only(tmp_
         start_from(fernet(width=8), str(tmp_path / "trained.keras"))
 
 
+def test_fernet_heads_pool_or_keep_the_last_feature_map():
+    from fer_models.architectures import fernet
+
+    pooled, flat = fernet(width=4), fernet(width=4, head="flatten")
+    assert (pooled.name, flat.name) == ("fernet_w4", "fernet_w4_flatten")
+    # The last stage has 8 * width channels on a 3x3 map: flattening gives the classifier 9x the inputs.
+    assert pooled.get_layer("probabilities").kernel.shape == (32, 7)
+    assert flat.get_layer("probabilities").kernel.shape == (9 * 32, 7)
+    faces = RNG.integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(flat(faces)).sum(axis=1), 1, rtol=1e-5)
+    with pytest.raises(ValueError, match="expected one of average, flatten"):
+        fernet(width=4, head="max")
+
+
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
     """A second run learns from the first (--teacher, online), with random erasing; a zero-second
     budget stops it after one epoch."""
