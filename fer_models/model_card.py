@@ -30,6 +30,15 @@ def training_command(args: dict) -> str:
     return " \\\n    ".join(parts)
 
 
+def architecture_summary(args: dict) -> str:
+    """' (width 16): four stages of ...' for fernet; the run's other settings are in its command."""
+    if args["arch"] != "fernet":
+        return "."
+    head = "global average pooling" if args.get("head", "average") == "average" else "the last 3x3 map flattened"
+    return (f" (width {args['width']}): four stages of two 3x3 conv + batch norm + ReLU, 2x2 max pooling, "
+            f"{head}, dropout {args.get('dropout', 0.4):g}, dense softmax over 7 classes.")
+
+
 def epoch_history(run: Path) -> list[dict]:
     with open(run / "history.csv") as handle:
         rows = [r for r in csv.DictReader(handle) if r["epoch"] != "epoch"]
@@ -88,10 +97,7 @@ def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: 
         "`python -m fer_models.model_card` from the training run and `python -m fer_models.evaluate`.",
         "",
         "## Model",
-        f"- Architecture: `fer_models.architectures.{args['arch']}`"
-        + (f" (width {args['width']})" if args["arch"] == "fernet" else "")
-        + ": four stages of two 3x3 conv + batch norm + ReLU, 2x2 max pooling, global average pooling, "
-        "dropout 0.4, dense softmax over 7 classes.",
+        f"- Architecture: `fer_models.architectures.{args['arch']}`" + architecture_summary(args),
         f"- Parameters: {format(spec['parameters'], ',') if 'parameters' in spec else 'n/a'}; "
         f"ONNX file: `{onnx.name}`, "
         f"{onnx.stat().st_size / 1e6:.2f} MB, SHA-256 `{spec['sha256']}`.",

@@ -223,18 +223,19 @@ def test_fernet_heads_pool_or_keep_the_last_feature_map():
 
 
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
-    """A second run learns from the first (--teacher, online), with random erasing; a zero-second
-    budget stops it after one epoch."""
+    """A second run, a small fernet with the flatten head, learns from the first (--teacher, online),
+    with random erasing; a zero-second budget stops it after one epoch."""
     from fer_models import train
 
-    common = ["--data", str(tiny_csv), "--arch", "baseline", "--batch-size", "16", "--no-progress"]
-    assert train.main(common + ["--out", str(tmp_path / "teacher"), "--epochs", "1"]) == 0
+    common = ["--data", str(tiny_csv), "--batch-size", "16", "--no-progress"]
+    assert train.main(common + ["--arch", "baseline", "--out", str(tmp_path / "teacher"), "--epochs", "1"]) == 0
     student = tmp_path / "student"
     assert train.main(common + ["--out", str(student), "--epochs", "5", "--time-budget", "0.001",
+                                "--arch", "fernet", "--width", "4", "--head", "flatten", "--dropout", "0.2",
                                 "--random-erasing", "0.5", "--teacher-online",
                                 "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
     summary = json.loads((student / "summary.json").read_text())
-    assert summary["epochs_planned"] == 1
+    assert summary["model"] == "fernet_w4_flatten" and summary["epochs_planned"] == 1
     assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
 
 
@@ -379,6 +380,17 @@ def test_model_card_names_role_recipe_and_card_file(always_happy, tiny_csv, tmp_
     assert "--teacher" not in card  # unused distillation settings are left out of the command
     assert "best PublicTest accuracy at epoch 2" in card and "Epochs run: 3 of 3" in card
     assert f"--model {path}" in card and "--flip-average" not in card
+
+
+def test_model_card_describes_the_head_and_dropout_the_run_used():
+    from fer_models.model_card import architecture_summary
+
+    older = {"arch": "fernet", "width": 32}  # runs from before --head and --dropout existed
+    assert "(width 32): four stages" in architecture_summary(older)
+    assert "global average pooling, dropout 0.4," in architecture_summary(older)
+    flat = {"arch": "fernet", "width": 16, "head": "flatten", "dropout": 0.2}
+    assert "the last 3x3 map flattened, dropout 0.2," in architecture_summary(flat)
+    assert architecture_summary({"arch": "baseline"}) == "."
 
 
 def test_model_card_lineage_shows_teacher_and_the_starting_run_command(tmp_path):
