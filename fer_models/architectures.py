@@ -35,18 +35,9 @@ def _conv_bn(x, filters: int):
     return layers.ReLU()(x)
 
 
-HEADS = ("average", "flatten")
-
-
-def fernet(width: int = 32, dropout: float = 0.4, head: str = "average") -> keras.Model:
-    """Our main model: a VGG-style network of four double-conv stages with batch norm, then dropout
-    and the classifier. Plain 3x3 convolutions run fast in every CPU runtime; ``width`` scales it.
-
-    ``head="average"`` pools the last 3x3 feature map globally; ``"flatten"`` keeps where on the face
-    each feature was (mouth or eyes) at the cost of 9x the classifier's weights and no extra
-    convolution."""
-    if head not in HEADS:
-        raise ValueError(f"head {head!r}: expected one of {', '.join(HEADS)}")
+def fernet(width: int = 32, dropout: float = 0.4) -> keras.Model:
+    """Our main model: a VGG-style network of four double-conv stages with batch norm, global average
+    pooling and dropout. Plain 3x3 convolutions run fast in every CPU runtime; ``width`` scales it."""
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = layers.Rescaling(1.0 / 255)(inputs)
     for stage in range(4):
@@ -54,11 +45,10 @@ def fernet(width: int = 32, dropout: float = 0.4, head: str = "average") -> kera
         x = _conv_bn(x, filters)
         x = _conv_bn(x, filters)
         x = layers.MaxPooling2D()(x)
-    x = layers.GlobalAveragePooling2D()(x) if head == "average" else layers.Flatten()(x)
+    x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(NUM_EMOTIONS, activation="softmax", name="probabilities")(x)
-    suffix = "" if head == "average" else f"_{head}"
-    return keras.Model(inputs, outputs, name=f"fernet_w{width}{suffix}")
+    return keras.Model(inputs, outputs, name=f"fernet_w{width}")
 
 
 def mobilenet_v2(imagenet_weights: str | None = None, alpha: float = 1.0) -> keras.Model:

@@ -34,9 +34,8 @@ def architecture_summary(args: dict) -> str:
     """' (width 16): four stages of ...' for fernet; the run's other settings are in its command."""
     if args["arch"] != "fernet":
         return "."
-    head = "global average pooling" if args.get("head", "average") == "average" else "the last 3x3 map flattened"
     return (f" (width {args['width']}): four stages of two 3x3 conv + batch norm + ReLU, 2x2 max pooling, "
-            f"{head}, dropout {args.get('dropout', 0.4):g}, dense softmax over 7 classes.")
+            f"global average pooling, dropout {args.get('dropout', 0.4):g}, dense softmax over 7 classes.")
 
 
 def epoch_history(run: Path) -> list[dict]:

@@ -32,8 +32,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="run folder: checkpoints, best model, history")
     p.add_argument("--arch", default="fernet", choices=["baseline", "fernet", "mobilenet_v2"])
     p.add_argument("--width", type=int, default=24, help="fernet: channels of the first stage")
-    p.add_argument("--head", default="average", choices=["average", "flatten"],
-                   help="fernet: global average pooling, or flatten the last 3x3 feature map")
     p.add_argument("--dropout", type=float, default=0.4, help="fernet: dropout before the classifier")
     p.add_argument("--imagenet-weights", help="mobilenet_v2: local no-top ImageNet weights file")
     p.add_argument("--train-split", default="Training", help="Usage value (CSV) or folder name")
@@ -312,7 +310,7 @@ def main(argv=None) -> int:
 
     # --- Model ------------------------------------------------------------------------------------
     if args.arch == "fernet":
-        model = ARCHITECTURES["fernet"](width=args.width, dropout=args.dropout, head=args.head)
+        model = ARCHITECTURES["fernet"](width=args.width, dropout=args.dropout)
     elif args.arch == "mobilenet_v2":
         model = ARCHITECTURES["mobilenet_v2"](imagenet_weights=args.imagenet_weights)
     else:

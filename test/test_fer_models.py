@@ -208,34 +208,20 @@ def test_initial_weights_copy_a_trained_model_of_the_same_architecture_only(tmp_
         start_from(fernet(width=8), str(tmp_path / "trained.keras"))
 
 
-def test_fernet_heads_pool_or_keep_the_last_feature_map():
-    from fer_models.architectures import fernet
-
-    pooled, flat = fernet(width=4), fernet(width=4, head="flatten")
-    assert (pooled.name, flat.name) == ("fernet_w4", "fernet_w4_flatten")
-    # The last stage has 8 * width channels on a 3x3 map: flattening gives the classifier 9x the inputs.
-    assert pooled.get_layer("probabilities").kernel.shape == (32, 7)
-    assert flat.get_layer("probabilities").kernel.shape == (9 * 32, 7)
-    faces = RNG.integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(flat(faces)).sum(axis=1), 1, rtol=1e-5)
-    with pytest.raises(ValueError, match="expected one of average, flatten"):
-        fernet(width=4, head="max")
-
-
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
-    """A second run, a small fernet with the flatten head, learns from the first (--teacher, online),
-    with random erasing; a zero-second budget stops it after one epoch."""
+    """A second run, a small fernet with less dropout, learns from the first (--teacher, online), with
+    random erasing; a zero-second budget stops it after one epoch."""
     from fer_models import train
 
     common = ["--data", str(tiny_csv), "--batch-size", "16", "--no-progress"]
     assert train.main(common + ["--arch", "baseline", "--out", str(tmp_path / "teacher"), "--epochs", "1"]) == 0
     student = tmp_path / "student"
     assert train.main(common + ["--out", str(student), "--epochs", "5", "--time-budget", "0.001",
-                                "--arch", "fernet", "--width", "4", "--head", "flatten", "--dropout", "0.2",
+                                "--arch", "fernet", "--width", "4", "--dropout", "0.2",
                                 "--random-erasing", "0.5", "--teacher-online",
                                 "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
     summary = json.loads((student / "summary.json").read_text())
-    assert summary["model"] == "fernet_w4_flatten" and summary["epochs_planned"] == 1
+    assert summary["model"] == "fernet_w4" and summary["epochs_planned"] == 1
     assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
 
 
@@ -382,14 +368,13 @@ def test_model_card_names_role_recipe_and_card_file(always_happy, tiny_csv, tmp_
     assert f"--model {path}" in card and "--flip-average" not in card
 
 
-def test_model_card_describes_the_head_and_dropout_the_run_used():
+def test_model_card_describes_the_dropout_the_run_used():
     from fer_models.model_card import architecture_summary
 
-    older = {"arch": "fernet", "width": 32}  # runs from before --head and --dropout existed
+    older = {"arch": "fernet", "width": 32}  # runs from before --dropout existed
     assert "(width 32): four stages" in architecture_summary(older)
     assert "global average pooling, dropout 0.4," in architecture_summary(older)
-    flat = {"arch": "fernet", "width": 16, "head": "flatten", "dropout": 0.2}
-    assert "the last 3x3 map flattened, dropout 0.2," in architecture_summary(flat)
+    assert "dropout 0.2," in architecture_summary({"arch": "fernet", "width": 16, "dropout": 0.2})
     assert architecture_summary({"arch": "baseline"}) == "."
 
 
