@@ -211,6 +211,8 @@ def test_initial_weights_copy_a_trained_model_of_the_same_architecture_only(tmp_
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
     """A second run, a small fernet with less dropout, learns from the first (--teacher, online), with
     random erasing; a zero-second budget stops it after one epoch."""
+    import keras
+
     from fer_models import train
 
     common = ["--data", str(tiny_csv), "--batch-size", "16", "--no-progress"]
@@ -222,6 +224,9 @@ def test_distillation_and_time_budget(tiny_csv, tmp_path):
                                 "--teacher", str(tmp_path / "teacher" / "best.keras")]) == 0
     summary = json.loads((student / "summary.json").read_text())
     assert summary["model"] == "fernet_w4" and summary["epochs_planned"] == 1
+    rates = [layer.rate for layer in keras.models.load_model(student / "best.keras").layers
+             if isinstance(layer, keras.layers.Dropout)]
+    assert rates == [0.2]
     assert len((student / "history.csv").read_text().splitlines()) == 2  # header + one epoch
 
 
