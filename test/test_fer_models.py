@@ -208,7 +208,6 @@ def test_initial_weights_copy_a_trained_model_of_the_same_architecture_only(tmp_
         start_from(fernet(width=8), str(tmp_path / "trained.keras"))
 
 
-
 def test_slimming_keeps_the_strongest_channels_and_the_function_they_compute(tmp_path):
     import keras
 
@@ -233,6 +232,7 @@ def test_slimming_keeps_the_strongest_channels_and_the_function_they_compute(tmp
     np.testing.assert_allclose(narrow.predict(faces, verbose=0), wide.predict(faces, verbose=0), atol=1e-5)
     with pytest.raises(ValueError, match="cannot slim fernet_w8 to width 16"):
         slim_main(["--model", str(tmp_path / "wide.keras"), "--width", "16", "--out", str(tmp_path / "x.keras")])
+
 
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
     """A second run, a small fernet with less dropout, learns from the first (--teacher, online), with
