@@ -1,6 +1,6 @@
 """Emotion recognition on a photo, a video file or a camera, without ROS.
 
-    python -m fer_ros.cli PHOTO|VIDEO|CAMERA_INDEX [--out PATH] [--detector haar|yunet]
+    python -m fer_ros.cli PHOTO|VIDEO|CAMERA_INDEX [--out PATH] [--detector auto|haar|yunet]
                           [--yunet-model PATH] [--model NAME|PATH] [--max-frames N]
 
 A photo: one line per face on stdout (id, emotion, confidence, box x,y,width,height, top-3 scores) and
@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.core.detectors import DETECTORS
+from fer_ros.core.detectors import DETECTOR_CHOICES
 from fer_ros.core.drawing import annotate
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import FerError
@@ -120,7 +120,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("source", help="a photo, a video file, or a camera index (e.g. 0)")
     parser.add_argument("--out", type=Path, help="annotated output (default: <stem>_annotated.png/.mp4 "
                         "in the current folder)")
-    parser.add_argument("--detector", choices=list(DETECTORS), default=PipelineConfig.detector)
+    parser.add_argument("--detector", choices=list(DETECTOR_CHOICES), default=PipelineConfig.detector)
     parser.add_argument("--yunet-model", default="", help="face_detection_yunet_2023mar.onnx (for yunet)")
     parser.add_argument("--model", default="", help="emotion model: 'default' (the shipped, most accurate "
                         "one), 'fast' (shipped, about a ninth of its time per face) or an .onnx with its "

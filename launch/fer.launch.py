@@ -46,8 +46,9 @@ from launch_ros.substitutions import FindPackageShare
 # Parameter overrides: (name, type, choices or None, description). Every one defaults to '' (not
 # given), so config/fer.yaml stays the only place with defaults; only the ones set are passed on.
 OVERRIDES = (
-    ('detector', str, ('haar', 'yunet'),
-     "Face detector: 'haar' (OpenCV cascade, no model file) or 'yunet' (CNN, needs yunet_model)."),
+    ('detector', str, ('auto', 'haar', 'yunet'),
+     "Face detector: 'auto' (YuNet when its verified file is cached or yunet_model is set, else "
+     "Haar), 'haar' (OpenCV cascade, no model file) or 'yunet' (CNN, needs its model file)."),
     ('yunet_model', str, None,
      'Path of face_detection_yunet_2023mar.onnx (OpenCV model zoo) when detector is yunet.'),
     ('detection_threshold', float, None, 'Minimum face score in [0, 1] (yunet only).'),

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 
 from fer_ros.core.classifier import CLASSIFIERS, create_classifier
-from fer_ros.core.detectors import DETECTORS, create_detector
+from fer_ros.core.detectors import DETECTOR_CHOICES, create_detector
 from fer_ros.core.errors import ConfigError
+from fer_ros.core.model_cache import FETCH_HINT, YUNET_FILE, cache_dir, cached_yunet
 from fer_ros.core.preprocess import crop_faces
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
@@ -22,11 +23,15 @@ from fer_ros.core.types import Box, FaceEmotion, FrameResult
 class PipelineConfig:
     """Settings of the core. The node's parameters of the same names map onto these fields."""
 
-    detector: str = "haar"
+    detector: str = "auto"
     yunet_model: str = ""
     detection_threshold: float = 0.87
     detection_max_side: int = 640
     haar_min_neighbors: int = 5
+    haar_scale_factor: float = 1.1
+    detection_interval: float = 0.5
+    scene_change_threshold: float = 20.0
+    confirm_frames: int = 2
     min_face_size: int = 32
     max_faces: int = 10
     face_margin: float = 0.1
@@ -42,9 +47,14 @@ class PipelineConfig:
 
     def validate(self) -> "PipelineConfig":
         checks = [
-            (self.detector in DETECTORS, f"detector must be one of {list(DETECTORS)}, got {self.detector!r}"),
+            (self.detector in DETECTOR_CHOICES,
+             f"detector must be one of {list(DETECTOR_CHOICES)}, got {self.detector!r}"),
             (0.0 <= self.detection_threshold <= 1.0, "detection_threshold must lie in [0, 1]"),
             (1 <= self.haar_min_neighbors <= 50, "haar_min_neighbors must lie in [1, 50]"),
+            (1.01 <= self.haar_scale_factor <= 2.0, "haar_scale_factor must lie in [1.01, 2]"),
+            (0.0 <= self.detection_interval <= 10.0, "detection_interval must lie in [0, 10] seconds"),
+            (0.0 <= self.scene_change_threshold <= 255.0, "scene_change_threshold must lie in [0, 255]"),
+            (1 <= self.confirm_frames <= 30, "confirm_frames must lie in [1, 30]"),
             (self.detection_max_side == 0 or 64 <= self.detection_max_side <= 8192,
              "detection_max_side must be 0 (off) or lie in [64, 8192] pixels"),
             (8 <= self.min_face_size <= 4096, "min_face_size must lie in [8, 4096] pixels"),
@@ -70,6 +80,21 @@ class PipelineConfig:
         return [f.name for f in fields(cls)]
 
 
+def resolve_detector(detector: str, yunet_model: str) -> tuple[str, str, str]:
+    """The backend and YuNet file that ``detector`` means, and one line saying which and why.
+    ``auto``: YuNet when ``yunet_model`` names a file or the verified cached copy exists
+    (fer_ros.core.model_cache), Haar otherwise."""
+    if detector != "auto":
+        return detector, yunet_model, f"detector {detector} (set by the detector parameter)"
+    if yunet_model:
+        return "yunet", yunet_model, f"detector auto: yunet ({yunet_model}, from yunet_model)"
+    cached = cached_yunet()
+    if cached is not None:
+        return "yunet", str(cached), f"detector auto: yunet (verified {cached})"
+    return "haar", "", (f"detector auto: haar (no verified {YUNET_FILE} in {cache_dir()}; for the faster, "
+                        f"more accurate YuNet {FETCH_HINT})")
+
+
 class EmotionPipeline:
     """Detector, classifier, tracker, quality gate and temporal smoothing. ``process`` takes a BGR
     image and returns a FrameResult. A face too blurred to classify (sharpness below
@@ -81,9 +106,10 @@ class EmotionPipeline:
     def __init__(self, config: PipelineConfig | None = None):
         self.config = (config or PipelineConfig()).validate()
         c = self.config
+        self.detector_name, yunet_model, self.detector_choice = resolve_detector(c.detector, c.yunet_model)
         self.detector = create_detector(
-            c.detector, model_path=c.yunet_model, score_threshold=c.detection_threshold,
-            min_neighbors=c.haar_min_neighbors)
+            self.detector_name, model_path=yunet_model, score_threshold=c.detection_threshold,
+            min_neighbors=c.haar_min_neighbors, scale_factor=c.haar_scale_factor)
         self.classifier = create_classifier(c.classifier_backend, c.model, num_threads=c.num_threads)
         self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
         self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,

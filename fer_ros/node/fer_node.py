@@ -62,8 +62,9 @@ class FerNode(Node):
 
         self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
         self._worker.start()
+        self.get_logger().info(self.pipeline.detector_choice)
         self.get_logger().info(
-            f"ready: detector={self.values['detector']} model={self.pipeline.classifier.name} "
+            f"ready: detector={self.pipeline.detector_name} model={self.pipeline.classifier.name} "
             f"input={self.values['input_transport']}/{self.values['input_reliability']}")
 
     # --- callbacks -------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ class FerNode(Node):
         result = self.pipeline.process(bgr, stamp)  # unforeseen errors: counted and logged by _work
         elapsed = time.monotonic() - received_at
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
-                                               self.values["detector"], elapsed))
+                                               self.pipeline.detector_name, elapsed))
         self.stats.add_latency({**result.timings, "total": elapsed})
         if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
             drawn = annotate(bgr, result.faces, blur_faces=self.values["blur_faces"])
@@ -155,7 +156,7 @@ class FerNode(Node):
             topic = self.image_sub.topic_name
             self._log_throttled("no_input", no_input_message(topic, self.count_publishers(topic), waited,
                                                              v["input_reliability"].replace("_", "-")))
-        extra = {"model": self.pipeline.classifier.name, "detector": v["detector"]}
+        extra = {"model": self.pipeline.classifier.name, "detector": self.pipeline.detector_name}
         self.diagnostics_pub.publish(diagnostic_array(
             snap, level, message, f"{self.get_fully_qualified_name()}: emotion recognition",
             self.get_fully_qualified_name(), extra, self.get_clock().now().to_msg()))

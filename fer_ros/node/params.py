@@ -14,6 +14,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from fer_ros.core.classifier import CLASSIFIERS
+from fer_ros.core.detectors import DETECTOR_CHOICES
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.pipeline import PipelineConfig
 
@@ -31,8 +32,9 @@ class Param:
 
 
 PARAMETERS = (
-    Param("detector", _DEFAULTS.detector, "Face detector backend: 'haar' (ships with OpenCV) or 'yunet' "
-          "(needs yunet_model).", choices=("haar", "yunet")),
+    Param("detector", _DEFAULTS.detector, "Face detector: 'auto' (YuNet when its verified model file is in "
+          "the cache folder or yunet_model names one, else Haar), 'haar' (ships with OpenCV) or 'yunet' "
+          "(needs the model file: ros2 run fer_ros fetch_models).", choices=DETECTOR_CHOICES),
     Param("yunet_model", _DEFAULTS.yunet_model, "Path of the YuNet ONNX file "
           "(face_detection_yunet_2023mar.onnx) when detector is 'yunet'."),
     Param("detection_threshold", _DEFAULTS.detection_threshold, "Minimum face score in [0, 1] (yunet).",
@@ -41,6 +43,17 @@ PARAMETERS = (
           "many pixels are downscaled for detection only (0: never).", range=(0, 8192)),
     Param("haar_min_neighbors", _DEFAULTS.haar_min_neighbors, "Haar cascade minNeighbors: higher finds "
           "fewer, surer faces (haar).", range=(1, 50)),
+    Param("haar_scale_factor", _DEFAULTS.haar_scale_factor, "Haar cascade scaleFactor: step between the "
+          "face sizes searched; larger is faster and may miss faces between steps (haar).", range=(1.01, 2.0)),
+    Param("detection_interval", _DEFAULTS.detection_interval, "Seconds between full-frame detections while "
+          "faces are tracked; in between, each tracked face is re-detected near its last box (0: full "
+          "detection on every frame).", range=(0.0, 10.0)),
+    Param("scene_change_threshold", _DEFAULTS.scene_change_threshold, "Mean grey-level change of a "
+          "32x24 thumbnail since the last full detection (0-255) that triggers a full detection at once "
+          "(a new scene, the camera turned); 0: every frame.", range=(0.0, 255.0)),
+    Param("confirm_frames", _DEFAULTS.confirm_frames, "A new face is published once it has been "
+          "detected in this many frames, so a false face seen in a single frame never reaches /emotion "
+          "(1: publish at once).", range=(1, 30)),
     Param("min_face_size", _DEFAULTS.min_face_size, "Smallest face side in source pixels; smaller faces are "
           "ignored.", range=(8, 4096)),
     Param("max_faces", _DEFAULTS.max_faces, "Most faces classified per frame (best or largest first).",

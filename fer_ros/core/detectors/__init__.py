@@ -11,6 +11,9 @@ DETECTORS: dict[str, type[FaceDetector]] = {
     HaarDetector.name: HaarDetector,
     YuNetDetector.name: YuNetDetector,
 }
+# What the detector parameter accepts: a backend, or "auto" (YuNet when its verified model file is
+# found, else Haar; see fer_ros.core.pipeline.resolve_detector).
+DETECTOR_CHOICES = ("auto", *DETECTORS)
 
 
 def create_detector(name: str, **options) -> FaceDetector:
@@ -20,4 +23,4 @@ def create_detector(name: str, **options) -> FaceDetector:
     return DETECTORS[name](**options)
 
 
-__all__ = ["DETECTORS", "FaceDetector", "create_detector"]
+__all__ = ["DETECTORS", "DETECTOR_CHOICES", "FaceDetector", "create_detector"]
