@@ -16,7 +16,7 @@ from rclpy.parameter import Parameter
 from fer_ros.core.classifier import CLASSIFIERS
 from fer_ros.core.detectors import DETECTOR_CHOICES
 from fer_ros.core.errors import ConfigError
-from fer_ros.core.pipeline import PipelineConfig
+from fer_ros.core.config import PipelineConfig
 
 _DEFAULTS = PipelineConfig()
 
