@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -16,7 +17,23 @@ from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.tracker import IouTracker
 from fer_ros.core.types import Box, FaceEmotion, FrameResult
 
-__all__ = ["EmotionPipeline", "PipelineConfig", "resolve_detector"]
+__all__ = ["EmotionPipeline", "PipelineConfig", "PreparedChange", "resolve_detector"]
+
+# Fields whose change needs a new detector, or a new classifier (a model reload); every other field
+# changes in place.
+DETECTOR_FIELDS = {"detector", "yunet_model", "detection_threshold", "haar_min_neighbors", "haar_scale_factor"}
+CLASSIFIER_FIELDS = {"classifier_backend", "model", "num_threads"}
+
+
+@dataclass(frozen=True)
+class PreparedChange:
+    """A validated configuration with the parts it needs rebuilt, built (see EmotionPipeline.prepare)."""
+
+    config: PipelineConfig
+    changed: set[str]
+    detector: tuple | None  # (backend name, the line saying why, FaceDetector) when rebuilt
+    classifier: object | None  # EmotionBackend when rebuilt
+    full: bool = False
 
 
 class EmotionPipeline:
@@ -28,16 +45,53 @@ class EmotionPipeline:
     """
 
     def __init__(self, config: PipelineConfig | None = None):
-        self.config = (config or PipelineConfig()).validate()
-        c = self.config
-        self.detector_name, yunet_model, self.detector_choice = resolve_detector(c.detector, c.yunet_model)
-        self.detector = create_detector(
-            self.detector_name, model_path=yunet_model, score_threshold=c.detection_threshold,
-            min_neighbors=c.haar_min_neighbors, scale_factor=c.haar_scale_factor)
-        self.classifier = create_classifier(c.classifier_backend, c.model, num_threads=c.num_threads)
-        self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
-        self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
-                                        max_age=c.track_max_age)
+        self.config = PipelineConfig()  # replaced below; apply() compares against it
+        self.detector = self.classifier = None
+        self.tracker = self.smoother = None
+        self.apply(self.prepare(config or PipelineConfig(), full=True))
+
+    def prepare(self, config: PipelineConfig, full: bool = False) -> PreparedChange:
+        """Validate ``config`` and build the detector and classifier it needs that differ from the
+        current ones (all when ``full``). Changes nothing in this pipeline, so it may run on another
+        thread while ``process`` runs; raises ConfigError or ModelError with the reason (a model
+        file that does not exist, ...), and then nothing is changed."""
+        config = replace(config).validate()  # a copy: the caller's object may change later
+        changed = {name for name in PipelineConfig.field_names()
+                   if getattr(config, name) != getattr(self.config, name)}
+        detector = classifier = None
+        if full or changed & DETECTOR_FIELDS:
+            name, yunet_model, choice = resolve_detector(config.detector, config.yunet_model)
+            detector = (name, choice, create_detector(
+                name, model_path=yunet_model, score_threshold=config.detection_threshold,
+                min_neighbors=config.haar_min_neighbors, scale_factor=config.haar_scale_factor))
+        if full or changed & CLASSIFIER_FIELDS:
+            classifier = create_classifier(config.classifier_backend, config.model,
+                                           num_threads=config.num_threads)
+        return PreparedChange(config, changed, detector, classifier, full)
+
+    def apply(self, change: PreparedChange) -> set[str]:
+        """Switch to a prepared configuration (cheap: call it between frames, on the thread that
+        calls ``process``). Tracking and smoothing settings change in place, keeping every face's
+        id and smoothed state; only a rebuilt part starts afresh. Returns the changed field names."""
+        c = change.config
+        if change.detector is not None:
+            self.detector_name, self.detector_choice, self.detector = change.detector
+        if change.classifier is not None:
+            self.classifier = change.classifier
+        if change.full:
+            self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
+            self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
+                                            max_age=c.track_max_age)
+        else:
+            self.tracker.iou_threshold, self.tracker.max_age = c.track_iou_threshold, c.track_max_age
+            self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
+                                    max_age=c.track_max_age)
+        self.config = c
+        return change.changed
+
+    def reconfigure(self, config: PipelineConfig) -> set[str]:
+        """``apply(prepare(config))``: rebuild only what ``config`` changes."""
+        return self.apply(self.prepare(config))
 
     def process(self, bgr: np.ndarray, stamp: float | None = None) -> FrameResult:
         """Find and classify every face in ``bgr``; ``stamp`` (seconds) drives track expiry."""

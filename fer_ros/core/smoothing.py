@@ -56,6 +56,13 @@ class EmotionSmoother:
 
     def __init__(self, time_constant: float = 0.5, hysteresis: float = 0.1, uncertain_below: float = 0.4,
                  max_age: float = 1.0, max_tracks: int = 256):
+        self.configure(time_constant, hysteresis, uncertain_below, max_age, max_tracks)
+        self._tracks: dict[str, _TrackState] = {}
+        self._last_stamp: float | None = None
+
+    def configure(self, time_constant: float, hysteresis: float, uncertain_below: float,
+                  max_age: float = 1.0, max_tracks: int = 256) -> None:
+        """Change the settings; every track's smoothed state is kept."""
         checks = [
             (time_constant >= 0.0, "time_constant must be >= 0 seconds (0 disables smoothing)"),
             (0.0 <= hysteresis < 1.0, "hysteresis must lie in [0, 1)"),
@@ -71,8 +78,6 @@ class EmotionSmoother:
         self.uncertain_below = uncertain_below
         self.max_age = max_age
         self.max_tracks = max_tracks
-        self._tracks: dict[str, _TrackState] = {}
-        self._last_stamp: float | None = None
 
     def __len__(self) -> int:
         """Number of tracks whose state is kept."""
