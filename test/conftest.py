@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,10 @@ YUNET = SHARED / "models" / "face_detection_yunet_2023mar.onnx"
 # ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST is not used: with it, Fast DDS here delivered nothing
 # between two of our processes once the player published serialized messages.
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
+# An empty model cache of our own, so `detector: auto` is Haar in every test (and every node it
+# starts) unless the test sets FER_ROS_HOME itself.
+os.environ["FER_ROS_HOME"] = tempfile.mkdtemp(prefix="fer_ros_home_")
+atexit.register(shutil.rmtree, os.environ["FER_ROS_HOME"], True)
 use_large_frame_transport()  # large frames and fast discovery for every node the tests start
 
 

@@ -35,6 +35,9 @@ def sha256_file(path: str | Path) -> str:
 def cached_yunet() -> Path | None:
     """The cached YuNet file when it exists and its SHA-256 is the published one, else None."""
     path = cache_dir() / YUNET_FILE
-    if path.is_file() and sha256_file(path) == YUNET_SHA256:
-        return path
+    try:
+        if path.is_file() and sha256_file(path) == YUNET_SHA256:
+            return path
+    except OSError:  # unreadable (e.g. fetched by another user): not usable, so not verified
+        pass
     return None
