@@ -75,6 +75,7 @@ def test_a_good_download_lands_in_the_cache(cache, server, capsys):
     assert main(["--url", f"{server.url}/good.onnx"]) == 0
     assert cached_yunet() == cache / YUNET_FILE
     assert sorted(p.name for p in cache.iterdir()) == [YUNET_FILE]  # no temporary file left
+    assert (cache / YUNET_FILE).stat().st_mode & 0o777 == 0o644
     out = capsys.readouterr().out
     assert str(cache / YUNET_FILE) in out and "`detector: auto` (the default) will now use it" in out
 

@@ -92,6 +92,7 @@ def fetch(url: str = YUNET_URL, dest: Path | None = None, force: bool = False,
             raise FetchError(f"refused the file from {url}: its SHA-256 is\n  {got}\nnot the published\n"
                              f"  {YUNET_SHA256}\nso it is not YuNet 2023mar (or it was damaged on the way); "
                              "nothing was saved.\n" + manual_hint(path))
+        os.chmod(tmp, 0o644)  # mkstemp made it private; a model file is for every user of the robot
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
