@@ -54,6 +54,7 @@ class ModelSpec:
     labels: tuple[str, ...]
     output: str  # "probabilities" or "logits"
     sha256: str
+    single_pass: str = ""  # a mirror-averaged model's single pass, beside it (fer_models.single_pass)
 
     @classmethod
     def from_file(cls, sidecar: Path) -> "ModelSpec":
@@ -61,7 +62,7 @@ class ModelSpec:
             raw = json.loads(sidecar.read_text())
             spec = cls(name=raw["name"], input_size=int(raw["input_size"]), color=raw["color"],
                        value_range=tuple(raw["value_range"]), labels=tuple(raw["labels"]),
-                       output=raw["output"], sha256=raw["sha256"])
+                       output=raw["output"], sha256=raw["sha256"], single_pass=raw.get("single_pass", ""))
         except FileNotFoundError:
             raise ModelError(
                 f"{sidecar} is missing: every model needs its sidecar (written by python -m fer_models.export)"
@@ -94,6 +95,16 @@ class EmotionBackend(ABC):
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities ``(n, 7)`` float32 in EMOTIONS order, each row summing to 1, for grey crops
         ``(n, input_size, input_size) uint8``; ``n`` may be 0."""
+
+    @property
+    def alternates_mirror(self) -> bool:
+        """True when ``predict`` averages the face and its mirror image and ``predict_single`` is
+        one pass: video then classifies a tracked face and its mirror image on alternate frames."""
+        return False
+
+    def predict_single(self, faces: np.ndarray) -> np.ndarray:
+        """One pass per face (as ``predict`` unless the model is mirror-averaged)."""
+        return self.predict(faces)
 
 
 class EmotionClassifier(EmotionBackend):
@@ -129,6 +140,15 @@ class EmotionClassifier(EmotionBackend):
         self._order = [self.spec.labels.index(label) for label in EMOTIONS]
         self.name = self.spec.name
         self.input_size = self.spec.input_size
+        self._single = EmotionClassifier(path.parent / self.spec.single_pass, num_threads) \
+            if self.spec.single_pass else None
+
+    @property
+    def alternates_mirror(self) -> bool:
+        return self._single is not None
+
+    def predict_single(self, faces: np.ndarray) -> np.ndarray:
+        return (self._single or self).predict(faces)
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities ``(n, 7)`` in EMOTIONS order for grey crops ``(n, size, size) uint8``."""
