@@ -145,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
+        # A photo is one frame: every face found is reported (confirm_frames 1); a video confirms.
+        photo = {"confirm_frames": 1} if image is not None else {}
         pipeline = EmotionPipeline(PipelineConfig(detector=args.detector, yunet_model=args.yunet_model,
-                                                  model=args.model))
+                                                  model=args.model, **photo))
     except FerError as error:
         print(f"error: {error}", file=sys.stderr)
         if capture is not None:

@@ -96,7 +96,7 @@ def test_wrong_weights_file_is_a_model_error(tmp_path):
 def test_pipeline_runs_with_the_deepface_backend(deepface_home, monkeypatch):
     home, _ = deepface_home
     monkeypatch.setenv("DEEPFACE_HOME", str(home))
-    pipeline = EmotionPipeline(PipelineConfig(classifier_backend="deepface"))
+    pipeline = EmotionPipeline(PipelineConfig(classifier_backend="deepface", confirm_frames=1))
     assert pipeline.classifier.name == "deepface_emotion"
     # A synthetic frame: the astronaut photo (one face; ships with scikit-image) pasted on grey.
     import cv2

@@ -49,7 +49,49 @@ def test_smiling_astronaut_is_happy():
     import cv2
 
     photo = cv2.cvtColor(skimage.astronaut(), cv2.COLOR_RGB2BGR)
-    result = EmotionPipeline(PipelineConfig()).process(photo)
+    result = EmotionPipeline(PipelineConfig(confirm_frames=1)).process(photo)  # one photo: report at once
     assert len(result.faces) == 1
     assert result.faces[0].emotion == "happy"
     assert np.isclose(result.faces[0].scores.sum(), 1, atol=1e-4)
+
+
+def test_single_pass_of_the_default_model_matches_it_mirror_averaged():
+    """fer_default_single.onnx is the unmirrored branch of fer_default.onnx (python -m
+    fer_models.single_pass): its mean on a face and on its mirror image is the default's output."""
+    averaged = EmotionClassifier("default")
+    assert averaged.alternates_mirror
+    faces = np.random.default_rng(1).integers(0, 256, (8, 48, 48), dtype=np.uint8)
+    single = averaged.predict_single(faces)
+    mirrored = averaged.predict_single(faces[:, :, ::-1].copy())
+    assert np.abs(single - mirrored).max() > 1e-3  # the two passes really differ ...
+    assert np.allclose((single + mirrored) / 2, averaged.predict(faces), atol=1e-5)  # ... and average to it
+    assert not EmotionClassifier("fast").alternates_mirror  # a single-pass model has nothing to alternate
+
+
+def test_video_alternates_face_and_mirror_and_the_smoothed_scores_approach_the_mirror_average():
+    """A still face in video: one pass per frame, the face and its mirror image on alternate frames,
+    and the smoothed probabilities converge to the mirror-averaged model's."""
+    skimage = pytest.importorskip("skimage.data")
+    import cv2
+
+    from fer_ros.core.preprocess import crop_faces
+
+    photo = cv2.cvtColor(skimage.astronaut(), cv2.COLOR_RGB2BGR)
+    pipeline = EmotionPipeline(PipelineConfig(detection_interval=0.0))  # the same box on every frame
+    box = pipeline.detect(photo)[0]
+    crop = crop_faces(photo, [box], 48, pipeline.config.face_margin)
+    classifier = pipeline.classifier
+    face, mirror = classifier.predict_single(crop)[0], classifier.predict_single(crop[:, :, ::-1].copy())[0]
+    averaged = classifier.predict(crop)[0]
+    assert np.abs(face - mirror).max() > 0.01  # a real difference between the two views of this face
+    raw, smoothed = [], []
+    for index in range(90):  # 3 s at 30 fps
+        faces = pipeline.process(photo, 10.0 + index / 30).faces
+        if faces:
+            raw.append(faces[0].scores)
+            smoothed.append(faces[0].smoothed_scores)
+    assert len(raw) == 89  # reported from the second frame on (confirmation)
+    for index, scores in enumerate(raw):  # frame 1 is the first one pass: the mirror image; then alternating
+        assert np.allclose(scores, mirror if index % 2 == 0 else face, atol=1e-5), index
+    error = np.abs(smoothed[-1] - averaged).max()
+    assert error < 0.1 * np.abs(face - averaged).max(), (error, smoothed[-1], averaged)

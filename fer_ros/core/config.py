@@ -18,8 +18,8 @@ class PipelineConfig:
     yunet_model: str = ""
     detection_threshold: float = 0.87
     detection_max_side: int = 640
-    haar_min_neighbors: int = 5
-    haar_scale_factor: float = 1.1
+    haar_min_neighbors: int = 4
+    haar_scale_factor: float = 1.25
     detection_interval: float = 0.5
     scene_change_threshold: float = 20.0
     confirm_frames: int = 2

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from fer_ros.core.classifier import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
+from fer_ros.core.emotions import NUM_EMOTIONS
+from fer_ros.core.finder import FaceFinder
 from fer_ros.core.preprocess import crop_faces
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
@@ -37,9 +38,10 @@ class PreparedChange:
 
 
 class EmotionPipeline:
-    """Detector, classifier, tracker, quality gate and temporal smoothing. ``process`` takes a BGR
-    image and returns a FrameResult. A face too blurred to classify (sharpness below
-    ``min_sharpness``) is flagged and reported as "uncertain" instead of guessed.
+    """Face finder (detect, then track: fer_ros.core.finder), classifier, tracker, quality gate and
+    temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. A face too blurred
+    to classify (sharpness below ``min_sharpness``) is flagged and reported as "uncertain" instead
+    of guessed.
 
     Not thread-safe: use one pipeline per thread.
     """
@@ -78,11 +80,19 @@ class EmotionPipeline:
             self.detector_name, self.detector_choice, self.detector = change.detector
         if change.classifier is not None:
             self.classifier = change.classifier
+        finder = (c.detection_max_side, c.min_face_size, c.max_faces, c.detection_interval,
+                  c.scene_change_threshold)
         if change.full:
+            self.finder = FaceFinder(self.detector, *finder)
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
                                             max_age=c.track_max_age)
+            self._passes: dict[str, int] = {}  # track id -> classifier passes so far (mirror alternation)
         else:
+            if change.detector is not None:  # the new detector searches the whole frame next
+                self.finder.detector = self.detector
+                self.finder.reset()
+            self.finder.configure(*finder)
             self.tracker.iou_threshold, self.tracker.max_age = c.track_iou_threshold, c.track_max_age
             self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
                                     max_age=c.track_max_age)
@@ -94,37 +104,60 @@ class EmotionPipeline:
         return self.apply(self.prepare(config))
 
     def process(self, bgr: np.ndarray, stamp: float | None = None) -> FrameResult:
-        """Find and classify every face in ``bgr``; ``stamp`` (seconds) drives track expiry."""
+        """Find and classify the faces in ``bgr``, one frame of a video; ``stamp`` (seconds, the
+        image's time) drives the detection schedule, track expiry and smoothing. A face is in the
+        result once it was seen in ``confirm_frames`` frames (``FrameResult.unconfirmed`` counts the
+        others); ``confirm_frames`` 1 reports every face of a single photo."""
         started = time.perf_counter()
-        boxes = self.detect(bgr)
-        detected = time.perf_counter()
-        crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
-        scores = self.classifier.predict(crops)
-        classified = time.perf_counter()
         stamp = started if stamp is None else stamp
+        found = self.finder.find(bgr, stamp, [t.box for t in self.tracker.live(stamp)])
+        if found.scene_cut:  # the faces tracked so far were in another scene
+            self.tracker.reset()
+        boxes = found.boxes
+        detected = time.perf_counter()
         ids = self.tracker.update(boxes, stamp)
-        faces = []
+        crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
+        scores = self._classify(crops, ids)
+        classified = time.perf_counter()
+        faces, unconfirmed = [], 0
         for box, crop, raw, track_id in zip(boxes, crops, scores, ids):
             quality = assess(crop, box, self.config.min_face_size, self.config.min_sharpness)
             if quality.ok:
                 smoothed = self.smoother.update(track_id, raw, stamp)
             else:  # flag it, do not guess
                 smoothed = SmoothedEmotion(raw, UNCERTAIN, float(raw.max()))
+            if self.tracker.hits(track_id) < self.config.confirm_frames:
+                unconfirmed += 1  # seen, classified and smoothed, not yet reported
+                continue
             faces.append(FaceEmotion(box, raw, track_id, smoothed, quality))
         return FrameResult(faces, bgr.shape[1], bgr.shape[0],
-                           {"detection": detected - started, "classification": classified - detected})
+                           {"detection": detected - started, "classification": classified - detected},
+                           unconfirmed=unconfirmed, full_detection=found.full)
+
+    def _classify(self, crops: np.ndarray, ids: list[str]) -> np.ndarray:
+        """This frame's probabilities of each crop. With a mirror-averaged model and smoothing on, a
+        face seen for the first time gets both passes (face and mirror image, averaged); after that
+        one pass per frame, alternately on the face and on its mirror image, so the smoothed
+        probabilities approach the mirror average at the cost of a single pass."""
+        classifier = self.classifier
+        live = {t.track_id for t in self.tracker.tracks}
+        self._passes = {k: v for k, v in self._passes.items() if k in live}
+        if not (classifier.alternates_mirror and self.config.smoothing_time_constant > 0) or len(crops) == 0:
+            return classifier.predict(crops)
+        passes = [self._passes.get(track_id, 0) for track_id in ids]
+        new = [k for k, done in enumerate(passes) if done == 0]
+        seen = [k for k, done in enumerate(passes) if done > 0]
+        scores = np.empty((len(crops), NUM_EMOTIONS), np.float32)
+        if new:
+            scores[new] = classifier.predict(crops[new])
+        if seen:
+            scores[seen] = classifier.predict_single(
+                np.stack([crops[k][:, ::-1] if passes[k] % 2 else crops[k] for k in seen]))
+        for track_id in ids:
+            self._passes[track_id] = self._passes.get(track_id, 0) + 1
+        return scores
 
     def detect(self, bgr: np.ndarray) -> list[Box]:
-        """Faces in ``bgr`` (at most ``max_faces``, best first), detected on a copy whose longest side
-        is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""
-        longest = max(bgr.shape[:2])
-        limit = self.config.detection_max_side
-        scale = limit / longest if limit and longest > limit else 1.0
-        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))  # thin frames keep 1 px
-        small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
-        min_size = max(8, int(round(self.config.min_face_size * scale)))
-        boxes = self.detector.detect(small, min_size)[: self.config.max_faces]
-        if scale == 1.0:
-            return boxes
-        return [Box(int(round(b.x / scale)), int(round(b.y / scale)), int(round(b.width / scale)),
-                    int(round(b.height / scale)), b.score) for b in boxes]
+        """Faces in the whole of ``bgr`` (at most ``max_faces``, best first), detected on a copy whose
+        longest side is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""
+        return self.finder.detect(bgr)

@@ -12,13 +12,15 @@ class Track:
     track_id: str
     box: Box
     last_seen: float  # seconds, in the caller's clock (image stamps)
+    hits: int = 1  # frames in which a box was matched to it
 
 
 class IouTracker:
     """Matches each new box to the unmatched track it overlaps most (IoU >= ``iou_threshold``).
 
     Tracks unseen for longer than ``max_age`` seconds expire; a stamp earlier than the last one
-    (a bag replayed in a loop) resets all tracks. At most ``max_tracks`` are kept.
+    (a bag replayed in a loop) resets all tracks. At most ``max_tracks`` are kept. Each track counts
+    the frames it was seen in (``hits``): ``confirmed`` tells whether that reached a threshold.
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, max_tracks: int = 256):
@@ -32,6 +34,16 @@ class IouTracker:
     def reset(self) -> None:
         self.tracks = []
         self._last_stamp = None
+
+    def live(self, stamp: float) -> list[Track]:
+        """The tracks not yet expired at ``stamp`` (all of them after a jump back in time)."""
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            return []
+        return [t for t in self.tracks if stamp - t.last_seen <= self.max_age]
+
+    def hits(self, track_id: str) -> int:
+        """Frames in which ``track_id`` was seen (0 for an unknown id)."""
+        return next((t.hits for t in self.tracks if t.track_id == track_id), 0)
 
     def update(self, boxes: list[Box], stamp: float) -> list[str]:
         """Return one track id per box, in the order of ``boxes``."""
@@ -51,6 +63,7 @@ class IouTracker:
                 ids[b] = self.tracks[t].track_id
                 used.add(t)
                 self.tracks[t].box, self.tracks[t].last_seen = boxes[b], stamp
+                self.tracks[t].hits += 1
         for b, box in enumerate(boxes):
             if ids[b] is None:
                 ids[b] = f"face_{self._next_id}"

@@ -82,3 +82,5 @@ class FrameResult:
     image_width: int
     image_height: int
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    unconfirmed: int = 0  # faces seen but not yet in ``faces`` (seen in fewer than confirm_frames frames)
+    full_detection: bool = True  # whether this frame was searched whole (else near known faces only)

@@ -13,7 +13,11 @@ class FaceDetector(ABC):
     """Finds faces in a BGR image."""
 
     name = "base"
+    # Side in pixels a known face is scaled to when it is looked for again near its last box
+    # (fer_ros.core.finder): small enough to be cheap, large enough for the detector to find it.
+    roi_face_size = 40
 
     @abstractmethod
-    def detect(self, bgr: np.ndarray, min_face_size: int = 32) -> list[Box]:
-        """Return the faces of at least ``min_face_size`` pixels in ``bgr`` (H x W x 3 uint8), best first."""
+    def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
+        """Return the faces in ``bgr`` (H x W x 3 uint8) whose side is at least ``min_face_size``
+        and, unless ``max_face_size`` is 0, at most that many pixels, best first."""

@@ -28,6 +28,7 @@ class HaarDetector(FaceDetector):
     """Viola-Jones cascade on the equalised grey image. It has no score: every box gets 1.0."""
 
     name = "haar"
+    roi_face_size = 48  # a little over twice the cascade's 20-pixel window (measured: 40 misses more)
 
     def __init__(self, min_neighbors: int = 5, scale_factor: float = 1.1, cascade_path: str | None = None,
                  **_ignored):
@@ -38,10 +39,10 @@ class HaarDetector(FaceDetector):
         self.min_neighbors = min_neighbors
         self.scale_factor = scale_factor
 
-    def detect(self, bgr: np.ndarray, min_face_size: int = 32) -> list[Box]:
+    def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
         gray = cv2.equalizeHist(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
         found = self._cascade.detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-            minSize=(min_face_size, min_face_size))
+            minSize=(min_face_size, min_face_size), maxSize=(max_face_size, max_face_size))
         boxes = [Box(int(x), int(y), int(w), int(h), 1.0) for x, y, w, h in found]
         return sorted(boxes, key=lambda b: b.area, reverse=True)

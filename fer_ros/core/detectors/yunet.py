@@ -20,6 +20,7 @@ class YuNetDetector(FaceDetector):
     on images of about 640 pixels: the pipeline's ``detection_max_side`` keeps frames near that."""
 
     name = "yunet"
+    roi_face_size = 48
 
     def __init__(self, model_path: str = "", score_threshold: float = 0.87, nms_threshold: float = 0.3,
                  top_k: int = 500, **_ignored):
@@ -29,22 +30,30 @@ class YuNetDetector(FaceDetector):
             raise ModelError(f"YuNet model {model_path} does not exist: {DOWNLOAD_HINT}")
         if not hasattr(cv2, "FaceDetectorYN"):
             raise ModelError(f"OpenCV {cv2.__version__} has no FaceDetectorYN; install opencv-python>=4.8")
-        try:
-            self._net = cv2.FaceDetectorYN.create(
-                str(model_path), "", (320, 320), score_threshold, nms_threshold, top_k)
-        except cv2.error as error:
-            raise ModelError(f"{model_path}: not a YuNet ONNX model OpenCV can load ({error})") from None
-        self._size = (320, 320)
+        self._options = (str(model_path), "", (320, 320), score_threshold, nms_threshold, top_k)
+        self._nets: dict[tuple[int, int], cv2.FaceDetectorYN] = {}
+        self._net_for((320, 320))  # fail now if OpenCV cannot load the file
 
-    def detect(self, bgr: np.ndarray, min_face_size: int = 32) -> list[Box]:
-        size = (bgr.shape[1], bgr.shape[0])
-        if size != self._size:
-            self._net.setInputSize(size)
-            self._size = size
-        _, faces = self._net.detect(np.ascontiguousarray(bgr))
+    def _net_for(self, size: tuple[int, int]):
+        """A network set to ``size``: one per input size, so that whole frames and the small
+        regions around known faces (always the same size) do not resize one network back and forth."""
+        net = self._nets.get(size)
+        if net is None:
+            if len(self._nets) >= 4:  # frames of many sizes: keep the cache small
+                self._nets.clear()
+            try:
+                net = cv2.FaceDetectorYN.create(*self._options)
+            except cv2.error as error:
+                raise ModelError(f"{self._options[0]}: not a YuNet ONNX model OpenCV can load ({error})") from None
+            net.setInputSize(size)
+            self._nets[size] = net
+        return net
+
+    def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
+        _, faces = self._net_for((bgr.shape[1], bgr.shape[0])).detect(np.ascontiguousarray(bgr))
         boxes = []
         for face in faces if faces is not None else []:
             x, y, w, h = (int(round(v)) for v in face[:4])
-            if min(w, h) >= min_face_size:
+            if min(w, h) >= min_face_size and (not max_face_size or max(w, h) <= max_face_size):
                 boxes.append(Box(x, y, w, h, float(face[14])))
         return sorted(boxes, key=lambda b: b.score, reverse=True)

@@ -1,0 +1,158 @@
+"""Where the faces are in each frame of a video: detect, then track.
+
+A full-frame detection is the expensive step (Haar over a 640x480 frame costs tens of ms on one core).
+Faces move little from one frame to the next, so :class:`FaceFinder` runs it only
+
+- on the first frame, and again every ``detection_interval`` seconds (to find faces that entered),
+- while no face is tracked (an empty room is searched on every frame),
+- when the scene changed: the median grey-level difference of a 32x24 thumbnail from the one at
+  the last full detection is above ``scene_change_threshold``, i.e. most of the picture changed (a
+  new photo, the camera turned; faces moving in front of a still background change less than half
+  of it). The faces tracked so far then belong to the old scene: tracking starts afresh,
+- when none of the tracked faces is found near its last box (they all moved away or vanished),
+- after the stamps jumped back (a bag replayed in a loop),
+
+and on every other frame looks for each tracked face again in a square around its last box, twice
+its size, scaled so that the face is about ``roi_face_size`` pixels (the detector's own small
+scale): cheap, and it follows the face as it moves. A face not found there is a miss; its track
+lives on for ``track_max_age`` seconds (fer_ros.core.tracker), and is searched for again meanwhile.
+Works with any detector of fer_ros.core.detectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fer_ros.core.detectors.base import FaceDetector
+from fer_ros.core.types import Box
+
+THUMBNAIL = (32, 24)  # width, height of the scene-change thumbnail
+SEARCH = 2.0  # side of the square searched around a known face, in face sizes
+SIZE_RANGE = (0.75, 1.33)  # sizes searched there, relative to the face's last size
+NMS_IOU = 0.5  # two searches that find one face: keep the better box
+
+
+def thumbnail(bgr: np.ndarray) -> np.ndarray:
+    """A tiny grey copy of ``bgr`` for telling scenes apart (float32, 0-255)."""
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    return cv2.resize(gray, THUMBNAIL, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def scene_change(a: np.ndarray, b: np.ndarray) -> float:
+    """Median absolute grey-level difference of two thumbnails (0-255): high only when most of the
+    picture changed."""
+    return float(np.median(np.abs(a - b)))
+
+
+def suppress(boxes: list[Box], iou: float = NMS_IOU) -> list[Box]:
+    """``boxes`` without the ones that overlap a better-scored (or larger) one by more than ``iou``."""
+    kept: list[Box] = []
+    for box in sorted(boxes, key=lambda b: (b.score, b.area), reverse=True):
+        if all(box.iou(other) <= iou for other in kept):
+            kept.append(box)
+    return kept
+
+
+@dataclass(frozen=True)
+class Found:
+    """The faces of one frame and how they were found."""
+
+    boxes: list[Box]  # pixels of the frame, best first
+    full: bool  # the whole frame was searched (else only near the tracked faces)
+    scene_cut: bool  # most of the picture changed since the last full detection: a new scene
+
+
+class FaceFinder:
+    """Full-frame detection on a schedule, cheap re-detection of each tracked face in between.
+
+    ``find(bgr, stamp, tracked)`` returns the face boxes of this frame (pixels of ``bgr``, best
+    first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the last
+    boxes of the faces tracked so far (fer_ros.core.tracker.IouTracker.live).
+    """
+
+    def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
+                 max_faces: int = 10, detection_interval: float = 0.5, scene_change_threshold: float = 20.0):
+        self.detector = detector
+        self.configure(detection_max_side, min_face_size, max_faces, detection_interval, scene_change_threshold)
+        self.reset()
+
+    def configure(self, detection_max_side: int, min_face_size: int, max_faces: int, detection_interval: float,
+                  scene_change_threshold: float) -> None:
+        """Change the settings; what is tracked stays."""
+        self.detection_max_side = detection_max_side
+        self.min_face_size = min_face_size
+        self.max_faces = max_faces
+        self.detection_interval = detection_interval
+        self.scene_change_threshold = scene_change_threshold
+
+    def reset(self) -> None:
+        """Forget the schedule: the next frame gets a full detection."""
+        self._last_full: float | None = None
+        self._thumbnail: np.ndarray | None = None
+        self.full_detections = 0
+        self.searches = 0
+
+    def find(self, bgr: np.ndarray, stamp: float, tracked: list[Box]) -> Found:
+        small = thumbnail(bgr)
+        cut = self._thumbnail is not None and scene_change(small, self._thumbnail) > self.scene_change_threshold
+        if cut or self._last_full is None or not tracked or stamp < self._last_full \
+                or stamp - self._last_full >= self.detection_interval:
+            return self._full(bgr, stamp, small, cut)
+        self.searches += 1
+        found = [box for box in (self.search(bgr, box) for box in tracked) if box is not None]
+        if not found:  # every known face moved away or vanished: look everywhere
+            return self._full(bgr, stamp, small, False)
+        return Found(suppress(found)[: self.max_faces], full=False, scene_cut=False)
+
+    def _full(self, bgr: np.ndarray, stamp: float, small: np.ndarray, cut: bool) -> Found:
+        self._last_full, self._thumbnail = stamp, small
+        self.full_detections += 1
+        return Found(self.detect(bgr), full=True, scene_cut=cut)
+
+    def detect(self, bgr: np.ndarray) -> list[Box]:
+        """Faces in the whole of ``bgr`` (at most ``max_faces``, best first), detected on a copy whose
+        longest side is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""
+        longest = max(bgr.shape[:2])
+        limit = self.detection_max_side
+        scale = limit / longest if limit and longest > limit else 1.0
+        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))  # thin frames keep 1 px
+        small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
+        min_size = max(8, int(round(self.min_face_size * scale)))
+        boxes = self.detector.detect(small, min_size)[: self.max_faces]
+        return boxes if scale == 1.0 else [_scaled(b, 1 / scale) for b in boxes]
+
+    def search(self, bgr: np.ndarray, last: Box) -> Box | None:
+        """The face near ``last`` in ``bgr``: detection in a square of ``SEARCH`` times its size around
+        it, scaled so the face is ``roi_face_size`` pixels; the box overlapping ``last`` most, or None."""
+        side = int(round(SEARCH * max(last.width, last.height)))
+        x0 = last.x + last.width // 2 - side // 2
+        y0 = last.y + last.height // 2 - side // 2
+        region = _padded_crop(bgr, x0, y0, side)
+        target = self.detector.roi_face_size
+        scale = target / max(last.width, last.height)
+        out = max(1, int(round(side * scale)))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        region = cv2.resize(region, (out, out), interpolation=interpolation)
+        low = max(int(round(target * SIZE_RANGE[0])), int(round(self.min_face_size * scale)), 8)
+        found = self.detector.detect(region, low, int(round(target * SIZE_RANGE[1])))
+        boxes = [_scaled(b, 1 / scale, x0, y0) for b in found]
+        boxes = [b for b in boxes if b.iou(last) > 0]
+        return max(boxes, key=last.iou) if boxes else None
+
+
+def _scaled(box: Box, factor: float, dx: int = 0, dy: int = 0) -> Box:
+    return Box(int(round(box.x * factor)) + dx, int(round(box.y * factor)) + dy, int(round(box.width * factor)),
+               int(round(box.height * factor)), box.score)
+
+
+def _padded_crop(bgr: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+    """The ``side`` x ``side`` square of ``bgr`` at (x0, y0); parts outside the image are grey."""
+    height, width = bgr.shape[:2]
+    out = np.full((side, side) + bgr.shape[2:], 128, bgr.dtype)
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(width, x0 + side), min(height, y0 + side)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = bgr[sy0:sy1, sx0:sx1]
+    return out

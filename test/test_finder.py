@@ -1,0 +1,178 @@
+"""Detect, then track (fer_ros.core.finder) and confirmation, on synthetic moving boxes.
+
+The "faces" are white squares on black; ``SquareDetector`` finds them in whatever image it is given
+(a whole frame or the scaled region around a known face), so the real finder code does the cropping,
+scaling and mapping back.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_ros.core.detectors.base import FaceDetector
+from fer_ros.core.finder import FaceFinder, scene_change, suppress, thumbnail
+from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+from fer_ros.core.types import Box
+
+FPS = 30.0
+
+
+class SquareDetector(FaceDetector):
+    """Finds white squares (grey level above 200) and counts the pixels it looked at."""
+
+    name = "squares"
+    roi_face_size = 48
+
+    def __init__(self):
+        self.calls = []  # (width, height) of every image searched
+
+    def detect(self, bgr, min_face_size=32, max_face_size=0):
+        self.calls.append((bgr.shape[1], bgr.shape[0]))
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        count, _, stats, _ = cv2.connectedComponentsWithStats((gray > 200).astype(np.uint8))
+        boxes = []
+        for x, y, w, h, _area in stats[1:count]:
+            if min(w, h) >= min_face_size and (not max_face_size or max(w, h) <= max_face_size):
+                boxes.append(Box(int(x), int(y), int(w), int(h), 1.0))
+        return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+
+def frame(*squares: tuple[int, int, int]) -> np.ndarray:
+    """A 640x480 black frame with white squares (x, y, side)."""
+    image = np.zeros((480, 640, 3), np.uint8)
+    for x, y, side in squares:
+        image[y:y + side, x:x + side] = 255
+    return image
+
+
+def pipeline(**settings) -> EmotionPipeline:
+    """Our pipeline with the square detector in place of the face detector."""
+    p = EmotionPipeline(PipelineConfig(detector="haar", min_sharpness=0.0, **settings))
+    p.detector = p.finder.detector = SquareDetector()
+    return p
+
+
+def run(p: EmotionPipeline, frames, start: float = 100.0, fps: float = FPS):
+    """Process ``frames`` at ``fps``; a list of {track id: box} of the faces reported per frame."""
+    reported = []
+    for index, image in enumerate(frames):
+        result = p.process(image, start + index / fps)
+        reported.append({face.track_id: face.box for face in result.faces})
+    return reported
+
+
+def test_a_moving_face_keeps_its_id_and_is_mostly_searched_near_its_box():
+    p = pipeline()
+    frames = [frame((100 + 4 * i, 120 + 2 * i, 80)) for i in range(60)]  # 2 s, 120 px/s to the right
+    reported = run(p, frames)
+    assert reported[0] == {}  # seen once: not yet confirmed
+    ids = {track_id for faces in reported[1:] for track_id in faces}
+    assert len(ids) == 1 and all(len(faces) == 1 for faces in reported[1:])
+    last = next(iter(reported[-1].values()))
+    assert abs(last.x - (100 + 4 * 59)) <= 2 and abs(last.width - 80) <= 2  # it followed the face
+    # full detections on the first frame and every 0.5 s after it, searches on the others
+    assert p.finder.full_detections == 4 and p.finder.searches == 56
+    searched = [size for size in p.detector.calls if size != (640, 480)]
+    assert searched and all(size == (96, 96) for size in searched)  # twice the face, at 48 px
+
+
+def test_a_face_entering_is_found_by_the_next_full_detection():
+    p = pipeline()
+    frames = [frame((60, 60, 80)) if i < 10 else frame((60, 60, 80), (400, 200, 90)) for i in range(40)]
+    reported = run(p, frames)
+    counts = [len(faces) for faces in reported]
+    assert counts[1:10] == [1] * 9
+    first_full_after = 15  # full detections at frames 0, 15, 30 (every 0.5 s)
+    assert counts[10:first_full_after + 1] == [1] * (first_full_after + 1 - 10)  # found there, then confirmed
+    assert counts[first_full_after + 1:] == [2] * (40 - first_full_after - 1)
+
+
+def test_an_empty_scene_is_searched_whole_on_every_frame():
+    p = pipeline()
+    reported = run(p, [frame()] * 5 + [frame((300, 200, 80))] * 3)
+    assert p.finder.full_detections == 6  # a face entering an empty room is found at once ...
+    assert [len(faces) for faces in reported] == [0] * 6 + [1, 1]  # ... and reported once confirmed
+
+
+def test_a_face_leaving_is_not_reported_and_its_track_expires():
+    p = pipeline(track_max_age=0.5)
+    frames = [frame((200, 200, 80))] * 10 + [frame()] * 30
+    reported = run(p, frames)
+    assert all(len(faces) == 1 for faces in reported[1:10])
+    assert all(faces == {} for faces in reported[10:])
+    assert p.tracker.live(100 + 39 / FPS) == []
+
+
+def test_a_face_occluded_for_a_few_frames_keeps_its_id():
+    p = pipeline(track_max_age=1.0)
+    visible = [frame((200 + 3 * i, 150, 80)) for i in range(40)]
+    frames = visible[:15] + [frame()] * 8 + visible[23:]  # hidden for 0.27 s
+    reported = run(p, frames)
+    before = set(reported[14])
+    assert len(before) == 1 and all(faces == {} for faces in reported[15:23])
+    assert all(set(faces) == before for faces in reported[23:])  # same id, no new confirmation wait
+
+
+def test_a_false_face_seen_in_a_single_frame_is_never_reported():
+    p = pipeline(detection_interval=0.0)  # the whole frame every time, so the false face is found
+    frames = [frame((100, 100, 80))] * 10
+    frames[5] = frame((100, 100, 80), (400, 300, 70))  # a one-frame false face
+    reported = run(p, frames)
+    assert all(len(faces) == 1 for faces in reported[1:])
+    real = next(iter(reported[1]))
+    assert all(set(faces) == {real} for faces in reported[1:])
+    false = [t for t in p.tracker.tracks if t.track_id != real]
+    assert len(false) == 1 and false[0].hits == 1  # it was detected, tracked, and never reported
+
+
+def test_a_still_photo_shown_for_a_fraction_of_a_second_is_reported():
+    photo = frame((100, 100, 80), (300, 220, 100))
+    for seconds in (0.2, 0.5):
+        p = pipeline()
+        reported = run(p, [photo] * int(seconds * 10), fps=10.0)  # a camera at 10 Hz
+        assert len(reported[-1]) == 2, seconds
+    single = run(pipeline(confirm_frames=1), [photo])  # the CLI on one photo: every face at once
+    assert len(single[0]) == 2
+
+
+def test_a_scene_cut_searches_the_whole_frame_and_starts_new_tracks():
+    p = pipeline()
+    first = run(p, [frame((100, 100, 80))] * 5)
+    grey = np.full((480, 640, 3), 150, np.uint8)  # most of the picture changes
+    grey[300:380, 420:500] = 255
+    second = run(p, [grey] * 3, start=100 + 5 / FPS)
+    assert set(first[-1]).isdisjoint(second[-1]) and len(second[-1]) == 1
+    assert second[0] == {}  # a new face in the new scene waits for its confirmation
+
+
+def test_stamps_jumping_back_start_afresh():
+    p = pipeline()
+    run(p, [frame((100, 100, 80))] * 20)
+    full = p.finder.full_detections
+    again = run(p, [frame((100, 100, 80))] * 2, start=50.0)  # a bag replayed in a loop
+    assert p.finder.full_detections == full + 1 and again[0] == {} and len(again[1]) == 1
+
+
+def test_settings_change_live_and_keep_tracks():
+    p = pipeline()
+    reported = run(p, [frame((100, 100, 80))] * 5)
+    ids = set(reported[-1])
+    from dataclasses import replace
+
+    assert p.reconfigure(replace(p.config, detection_interval=0.0, confirm_frames=3)) == \
+        {"detection_interval", "confirm_frames"}
+    full = p.finder.full_detections
+    later = run(p, [frame((100, 100, 80))] * 3, start=100 + 5 / FPS)
+    assert p.finder.full_detections == full + 3 and set(later[-1]) == ids  # every frame, same face
+
+
+def test_helpers():
+    assert scene_change(thumbnail(frame()), thumbnail(frame((0, 0, 200)))) == 0.0  # less than half changed
+    assert scene_change(thumbnail(frame()), thumbnail(np.full((480, 640, 3), 90, np.uint8))) == pytest.approx(90)
+    kept = suppress([Box(0, 0, 10, 10, 0.5), Box(1, 1, 10, 10, 0.9), Box(50, 50, 10, 10, 0.1)])
+    assert kept == [Box(1, 1, 10, 10, 0.9), Box(50, 50, 10, 10, 0.1)]
+    finder = FaceFinder(SquareDetector())
+    assert finder.search(frame((0, 0, 40)), Box(0, 0, 40, 40)) == Box(0, 0, 40, 40)  # at the image border
+    assert finder.search(frame(), Box(0, 0, 40, 40)) is None
