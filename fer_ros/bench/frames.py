@@ -1,6 +1,8 @@
 """The frames every benchmarked system sees, generated the same way in every process of a run.
 
-- scene photos (``../shared/data/scenes``) letterboxed to 640x480;
+- scene photos (``../shared/data/scenes``) letterboxed to 640x480, with the hand-labelled face
+  boxes of the dlib photos (``dlib_faces_training.xml``) and the photos with no person in them
+  (the dogs, scikit-image's cat) for recall and false faces;
 - synthetic 30 fps sequences: real face crops (the people of soak's face tiles) moving on a textured
   background, 1, 3 or 6 at a time.
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ import cv2
 import numpy as np
 
 from fer_ros.core.image import FRAME_SIZE, letterbox
+from fer_ros.core.types import Box
 
 FPS = 30.0
 FACE_COUNTS = (1, 3, 6)
@@ -35,6 +39,65 @@ def scene_photos(folder: str | Path, size=FRAME_SIZE) -> list[tuple[str, np.ndar
             if image is not None:
                 photos.append((path.name, letterbox(image, size)))
     return photos
+
+
+LABELS_FILE = "dlib_faces_training.xml"  # dlib's hand-labelled boxes of the dlib_* photos
+NO_FACE_PHOTOS = ("dlib_dogs.jpg",)  # scene photos with no human face; the packaged cat is added
+
+
+def letterbox_box(box: Box, source: tuple[int, int], size=FRAME_SIZE) -> Box:
+    """``box`` in pixels of a ``source`` (width, height) image, moved into its letterboxed copy."""
+    scale = min(size[0] / source[0], size[1] / source[1])
+    x0 = (size[0] - round(source[0] * scale)) // 2
+    y0 = (size[1] - round(source[1] * scale)) // 2
+    return Box(int(round(box.x * scale)) + x0, int(round(box.y * scale)) + y0, int(round(box.width * scale)),
+               int(round(box.height * scale)))
+
+
+def labelled_scenes(folder: str | Path, size=FRAME_SIZE) -> list[tuple[str, np.ndarray, list[Box]]]:
+    """(file name, letterboxed frame, hand-labelled face boxes in it) of every labelled photo in
+    ``folder`` (none when it has no labels file)."""
+    folder = Path(folder)
+    if not (folder / LABELS_FILE).is_file():
+        return []
+    labelled = []
+    for image in ET.parse(folder / LABELS_FILE).iter("image"):
+        path = folder / f"dlib_{image.get('file')}"
+        photo = cv2.imread(str(path)) if path.is_file() else None
+        if photo is None:
+            continue
+        source = (photo.shape[1], photo.shape[0])
+        boxes = [letterbox_box(Box(int(b.get("left")), int(b.get("top")), int(b.get("width")),
+                                   int(b.get("height"))), source, size) for b in image.iter("box")]
+        labelled.append((path.name, letterbox(photo, size), boxes))
+    return labelled
+
+
+def no_face_photos(folder: str | Path | None, size=FRAME_SIZE) -> list[tuple[str, np.ndarray]]:
+    """Letterboxed photos with no human face: scikit-image's cat and, where ``folder`` has them,
+    the NO_FACE_PHOTOS."""
+    from fer_ros.tools.demo import demo_photos
+
+    photos = [("cat (scikit-image)", letterbox(demo_photos()["cat"], size))]
+    for name in NO_FACE_PHOTOS if folder else ():
+        image = cv2.imread(str(Path(folder) / name))
+        if image is not None:
+            photos.append((name, letterbox(image, size)))
+    return photos
+
+
+def centred_square(box: Box) -> Box:
+    """The square of the box's longer side around its centre: dlib labels square boxes, detectors
+    return narrower ones (YuNet: cheek to cheek), so matches compare squares."""
+    side = max(box.width, box.height)
+    return Box(box.x + (box.width - side) // 2, box.y + (box.height - side) // 2, side, side)
+
+
+def face_matches(found, truth: list[Box], iou: float = 0.5) -> int:
+    """How many labelled boxes ``truth`` some box of ``found`` ((x, y, w, h) each) overlaps by at
+    least ``iou``, compared as centred squares."""
+    squares = [centred_square(Box(*map(int, b[:4]))) for b in found]
+    return sum(any(s.iou(t) >= iou for s in squares) for t in truth)
 
 
 def background(size=FRAME_SIZE, seed: int = 0) -> np.ndarray:

@@ -1,9 +1,10 @@
 """End to end through the real fer_node: replay a 640x480 sequence at 30 Hz, time each answer.
 
-The node is started as its own process, pinned to the benchmark's core; this process publishes raw
-``sensor_msgs/Image`` frames (sensor-data QoS, as a camera driver) from the other cores, each stamped
-with the wall clock just before publishing, and notes when the ``FaceEmotionArray`` carrying the same
-stamp arrives. Publishing starts before the node does, so the first answer also gives the node's
+The node is started as its own process, pinned to the benchmark's core; this process renders the
+frames of a sequence of moving faces one by one (it never loops back, so faces never jump) and
+publishes them as raw ``sensor_msgs/Image`` frames (sensor-data QoS, as a camera driver) from the
+other cores, each stamped with the wall clock just before publishing, and notes when the
+``FaceEmotionArray`` carrying the same stamp arrives and the face ids it carries. Publishing starts before the node does, so the first answer also gives the node's
 cold start: from process start (Popen) to its first emotion message.
 """
 
@@ -15,6 +16,7 @@ import subprocess
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +36,7 @@ class NodeRun:
     ready_s: float | None  # process start -> its "ready:" log line (imports, model load)
     rss_mb: float | None
     faces: list[int]
+    ids: list[str]  # distinct face ids in the timed answers, in order of appearance
     counts: dict  # the node's own frame counts, from its log at shutdown
     error: str = ""
 
@@ -59,10 +62,11 @@ def ready_seconds(lines: list[str], launched_ns: int) -> float | None:
     return None
 
 
-def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: int, seconds: float,
+def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndarray], core: int, seconds: float,
              warmup_s: float = 2.0, startup_timeout: float = 60.0, rate_hz: float = 30.0) -> NodeRun:
-    """Start fer_node with ``params`` on ``core``, publish ``frames`` in a loop at ``rate_hz`` until
-    it answers, ``warmup_s`` more seconds untimed, then ``seconds`` timed; measure and stop it."""
+    """Start fer_node with ``params`` on ``core``, publish frame ``frame_at(i)`` as the i-th at
+    ``rate_hz`` until it answers, ``warmup_s`` more seconds untimed, then ``seconds`` timed; measure
+    and stop it."""
     use_large_frame_transport()  # large frames, fast discovery (see README)
     import psutil
     import rclpy
@@ -72,15 +76,14 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
     from fer_ros.bench.worker import one_thread_environment
     from fer_ros.tools.soak import NodeLog, camera_side, close_camera_side, stop_process
 
-    height, width = frames[0].shape[:2]
-    payloads = [array("B", np.ascontiguousarray(f).tobytes()) for f in frames]
-    arrivals: dict[int, tuple[int, int]] = {}  # stamp (ns) -> (arrival ns, faces)
+    height, width = frame_at(0).shape[:2]
+    arrivals: dict[int, tuple[int, int, tuple]] = {}  # stamp (ns) -> (arrival ns, faces, their ids)
     first = threading.Event()
     first_arrival = [0]
 
     def on_emotion(msg):
         now = time.time_ns()
-        arrivals.setdefault(stamp_ns(msg.header), (now, len(msg.faces)))
+        arrivals.setdefault(stamp_ns(msg.header), (now, len(msg.faces), tuple(f.id for f in msg.faces)))
         if not first.is_set():
             first_arrival[0] = now
             first.set()
@@ -96,6 +99,7 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
         period = 1.0 / rate_hz
         start, index = time.monotonic(), 0
         while not stop.is_set():
+            payload = array("B", np.ascontiguousarray(frame_at(index)).tobytes())
             delay = start + index * period - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
@@ -104,7 +108,7 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
             header.stamp.sec, header.stamp.nanosec = divmod(now, 1_000_000_000)
             msg = Image(header=header, height=height, width=width, encoding="bgr8", is_bigendian=0,
                         step=width * 3)
-            msg.data = payloads[index % len(payloads)]
+            msg.data = payload
             publisher.publish(msg)
             if phase["timing"]:
                 timed.append(now)
@@ -145,7 +149,8 @@ def run_node(detector: str, params: list[str], frames: list[np.ndarray], core: i
         close_camera_side(node, executor, spinner)
     answered = [(stamp, *arrivals[stamp]) for stamp in timed if stamp in arrivals]
     return NodeRun(detector=detector, published=len(timed), answered=len(answered),
-                   latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _ in answered],
+                   latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _, _ in answered],
                    cold_start_s=cold_start, ready_s=ready_seconds(log.lines, launched), rss_mb=rss,
-                   faces=[faces for _, _, faces in answered],
+                   faces=[faces for _, _, faces, _ in answered],
+                   ids=list(dict.fromkeys(i for _, _, _, ids in answered for i in ids)),
                    counts=log.frame_counts() or {}, error=error)

@@ -1,6 +1,6 @@
 """Times one system on the benchmark's frames, in a process of its own pinned to one CPU core.
 
-    python -m fer_ros.bench.worker --system ours_haar --result out.json [--core 1] ...
+    python -m fer_ros.bench.worker --system ours_defaults --result out.json [--core 1] ...
 
 Run by ``python -m fer_ros.bench``, one process per system, so that frameworks (ONNX Runtime, Keras 3
 for `fer`, tf-keras for DeepFace) never share a process and each system is loaded cold. Writes a JSON
@@ -18,14 +18,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-SYSTEMS = ("ours_haar", "ours_yunet", "ours_yunet320", "fer", "deepface")
+SYSTEMS = ("ours_defaults", "ours_yunet", "ours_yunet_fast", "ours_every_frame", "fer", "deepface")
 LABELS = {
-    "ours_haar": "ours (haar)",
-    "ours_yunet": "ours (yunet)",
-    "ours_yunet320": "ours (yunet 320, fast model)",
+    "ours_defaults": "ours, defaults (haar)",
+    "ours_yunet": "ours, defaults + YuNet",
+    "ours_yunet_fast": "ours, YuNet + fast",
+    "ours_every_frame": "ours, previous haar",
     "fer": "fer FER(mtcnn=False)",
     "deepface": "DeepFace.analyze*",
 }
+# Our configurations (PipelineConfig fields) besides the defaults. ours_every_frame is the previous
+# default detection: Haar at scaleFactor 1.1 over every whole frame, each face reported at once.
+OURS = {
+    "ours_defaults": {},
+    "ours_yunet": {"yunet_model": None},  # what detector auto picks once fetch_models ran
+    "ours_yunet_fast": {"yunet_model": None, "model": "fast"},
+    "ours_every_frame": {"detector": "haar", "haar_scale_factor": 1.1, "detection_interval": 0.0,
+                         "confirm_frames": 1},
+}
+STILL_FRAMES, STILL_RATE = 3, 10.0  # a photo held before the camera for 0.3 s at 10 Hz (recall, false faces)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                     "TF_NUM_INTEROP_THREADS")
 
@@ -52,25 +63,28 @@ def _limit_tensorflow_threads() -> None:
         pass  # already initialised: the TF_NUM_*_THREADS variables set by the parent apply
 
 
-def build(system: str, yunet_model: str) -> Callable:
-    """A function ``run(bgr, stamp) -> number of faces`` for ``system``; raises Skip when unavailable."""
+def build(system: str, yunet_model: str):
+    """``(run, pipeline)`` for ``system``: ``run(bgr, stamp)`` returns the face boxes it reports,
+    each ``(x, y, width, height)``; ``pipeline`` is ours (None for a peer). Raises Skip when the
+    system is unavailable."""
     import cv2
 
     cv2.setNumThreads(1)
-    if system.startswith("ours_"):
+    if system in OURS:
         from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 
-        config = PipelineConfig(num_threads=1)
-        if system.startswith("ours_yunet"):
+        settings = dict(OURS[system])
+        if "yunet_model" in settings:
             if not Path(yunet_model).is_file():
-                raise Skip(f"YuNet model {yunet_model} is absent (get face_detection_yunet_2023mar.onnx from "
-                           "the OpenCV model zoo and pass --yunet-model)")
-            # ours_yunet320, the real-time setting: detection on a copy at most 320 px wide (faster,
-            # misses the smallest faces) and the shipped fast emotion model
-            smaller = {"detection_max_side": 320, "model": "fast"} if system == "ours_yunet320" else {}
-            config = PipelineConfig(detector="yunet", yunet_model=yunet_model, num_threads=1, **smaller)
-        pipeline = EmotionPipeline(config)
-        return lambda bgr, stamp: len(pipeline.process(bgr, stamp).faces)
+                raise Skip(f"YuNet model {yunet_model} is absent (python -m fer_ros.tools.fetch_models, "
+                           "then pass --yunet-model ~/.cache/fer_ros/face_detection_yunet_2023mar.onnx)")
+            settings["yunet_model"] = yunet_model
+        pipeline = EmotionPipeline(PipelineConfig(num_threads=1, **settings))
+
+        def run(bgr, stamp):
+            return [(f.box.x, f.box.y, f.box.width, f.box.height) for f in pipeline.process(bgr, stamp).faces]
+
+        return run, pipeline
     if system == "fer":
         if importlib.util.find_spec("fer") is None:
             raise Skip("the `fer` package is not installed: run `make peers`")
@@ -78,7 +92,7 @@ def build(system: str, yunet_model: str) -> Callable:
         from fer.fer import FER
 
         detector = FER(mtcnn=False)  # its Haar cascade and its shipped mini-Xception weights
-        return lambda bgr, stamp: len(detector.detect_emotions(bgr))
+        return (lambda bgr, stamp: [tuple(face["box"]) for face in detector.detect_emotions(bgr)]), None
     if system == "deepface":
         if importlib.util.find_spec("deepface") is None:
             raise Skip("the `deepface` package is not installed (pip install --no-deps deepface, plus "
@@ -94,10 +108,40 @@ def build(system: str, yunet_model: str) -> Callable:
         def run(bgr, stamp):
             found = DeepFace.analyze(bgr, actions=["emotion"], detector_backend="opencv",
                                      enforce_detection=False, silent=True)
-            return sum(1 for face in found if face.get("face_confidence", 0) > 0)  # 0: no face, whole image
+            regions = [face["region"] for face in found if face.get("face_confidence", 0) > 0]  # 0: whole image
+            return [(r["x"], r["y"], r["w"], r["h"]) for r in regions]
 
-        return run
+        return run, None
     raise ValueError(f"unknown system {system!r}; choose one of {SYSTEMS}")
+
+
+def still_faces(run, ours: bool, photo, clock: list[float]) -> list[tuple]:
+    """The faces ``run`` reports for ``photo`` held before the camera: ours sees it for
+    STILL_FRAMES frames at STILL_RATE (a face must be confirmed), a peer once."""
+    boxes = []
+    for _ in range(STILL_FRAMES if ours else 1):
+        clock[0] += 1 / STILL_RATE
+        boxes = run(photo, clock[0])
+    return boxes
+
+
+def per_face_ms(pipeline, rounds: int = 30) -> dict:
+    """Milliseconds per face of one classifier call on six crops: mirror-averaged (a face seen the
+    first time) and single pass (a tracked face on every later frame)."""
+    from fer_ros.bench.frames import SyntheticSequence
+    from fer_ros.core.preprocess import crop_faces
+
+    frame = SyntheticSequence(6, 1).frame(0)
+    classifier = pipeline.classifier
+    crops = crop_faces(frame, pipeline.detect(frame), classifier.input_size, pipeline.config.face_margin)
+    timings = {}
+    for name, predict in (("both passes", classifier.predict), ("single pass", classifier.predict_single)):
+        predict(crops)
+        started = time.perf_counter()
+        for _ in range(rounds):
+            predict(crops)
+        timings[name] = (time.perf_counter() - started) * 1000 / (rounds * max(1, len(crops)))
+    return timings
 
 
 def time_frames(run: Callable, frames, warmup: int, clock: list[float]) -> tuple[list[float], list[int], object]:
@@ -111,7 +155,7 @@ def time_frames(run: Callable, frames, warmup: int, clock: list[float]) -> tuple
         digest([frame], sha)
         clock[0] += 1 / 30
         started = time.perf_counter()
-        count = run(frame, clock[0])
+        count = len(run(frame, clock[0]))
         elapsed = (time.perf_counter() - started) * 1000
         if index >= warmup:
             times.append(elapsed)
@@ -122,12 +166,13 @@ def time_frames(run: Callable, frames, warmup: int, clock: list[float]) -> tuple
 def work(args) -> dict:
     import psutil
 
-    from fer_ros.bench.frames import FACE_COUNTS, SyntheticSequence, scene_photos
+    from fer_ros.bench.frames import FACE_COUNTS, SyntheticSequence, face_matches, labelled_scenes, no_face_photos, \
+        scene_photos
 
     result = {"system": args.system, "label": LABELS[args.system], "core": args.core}
     started = time.perf_counter()
     try:
-        run = build(args.system, args.yunet_model)
+        run, pipeline = build(args.system, args.yunet_model)
     except Skip as reason:
         return {**result, "skipped": str(reason)}
     result["setup_s"] = time.perf_counter() - started  # imports and model loading
@@ -138,13 +183,23 @@ def work(args) -> dict:
         frames = [frame for _ in range(1 + args.scene_rounds) for _, frame in photos]
         times, faces, sha = time_frames(run, frames, len(photos), clock)  # first pass: warm-up
         datasets["scenes"] = {"times_ms": times, "faces": faces}
-        result["scene_faces"] = {name: faces[i] for i, (name, _) in enumerate(photos)}
         digests["scenes"] = sha.hexdigest()
     for count in FACE_COUNTS:
         sequence = SyntheticSequence(count, args.warmup + args.frames)
         times, faces, sha = time_frames(run, sequence, args.warmup, clock)
         datasets[sequence.name] = {"times_ms": times, "faces": faces}
         digests[sequence.name] = sha.hexdigest()
+    if photos:  # faces reported, recall and false faces, each photo held still
+        result["scene_faces"] = {name: len(still_faces(run, pipeline is not None, frame, clock))
+                                 for name, frame in photos}
+        labelled = labelled_scenes(args.scenes)
+        found = sum(face_matches(still_faces(run, pipeline is not None, frame, clock), truth)
+                    for _, frame, truth in labelled)
+        result["recall"] = {"found": found, "labelled": sum(len(truth) for _, _, truth in labelled)}
+    result["false_faces"] = {name: len(still_faces(run, pipeline is not None, frame, clock))
+                             for name, frame in no_face_photos(args.scenes)}
+    if pipeline is not None:
+        result["per_face_ms"] = per_face_ms(pipeline)
     result.update(datasets=datasets, digests=digests, rss_mb=psutil.Process().memory_info().rss / 2**20)
     return result
 
