@@ -100,6 +100,18 @@ def test_a_model_that_does_not_exist_is_refused_and_get_keeps_the_old_value(grap
     assert answers(graph, two_faces, 500)[0].model == model_in_use  # still working, on the old model
 
 
+def test_a_new_model_is_built_at_set_time_and_used_from_the_next_frame(graph, node, two_faces):
+    default = answers(graph, two_faces, 800)[0].model
+    try:
+        result, = graph.set_parameters(NODE, model="fast")
+        assert result.successful, result.reason
+        msg = answers(graph, two_faces, 900)[0]
+        assert msg.model != default and len(msg.faces) == 2, node.output
+    finally:
+        assert graph.set_parameters(NODE, model="")[0].successful
+    assert answers(graph, two_faces, 1000)[0].model == default
+
+
 def test_a_node_setting_applies_without_frames(graph, two_faces):
     """stale_after changed while no camera runs: the diagnostics level follows at once."""
     process = NodeProcess({"stale_after": 0.5, "diagnostic_period": 0.2}, namespace="/livediag")
