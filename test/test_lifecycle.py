@@ -78,6 +78,7 @@ def test_transitions_with_a_frame_at_each_state(graph, two_faces):
         assert wait_for(lambda: "finalized" in process.output, 5), process.output
     finally:
         assert process.stop() == 0, process.output
+    assert "Failed to publish log message" not in process.output  # the node was really destroyed
     counts = ast.literal_eval(re.search(r"frame counts: (\{.*\})", process.output).group(1))
     handled = sum(n for key, n in counts.items() if key == "processed" or key.startswith(("dropped_", "rejected_")))
     assert counts["processed"] >= 2 and handled == counts["received"], counts

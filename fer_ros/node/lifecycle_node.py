@@ -60,6 +60,12 @@ class FerLifecycleNode(EmotionNodeCore, LifecycleNode):
         self.get_logger().error("a transition failed: back to unconfigured, models freed")
         return TransitionCallbackReturn.SUCCESS
 
+    def destroy_node(self) -> None:
+        super().destroy_node()
+        # rclpy leaves the state machine, which holds the rcl node, alive: without this the node and
+        # its rosout publisher outlive destroy_node, and the frame counts logged after it fail to publish.
+        self._state_machine.destroy_when_not_in_use()
+
     def _release(self) -> None:
         """Whatever the state: stop processing, destroy the outputs, free the models."""
         if self._active:
