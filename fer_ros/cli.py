@@ -1,15 +1,19 @@
 """Emotion recognition on a photo, a video file or a camera, without ROS.
 
-    python -m fer_ros.cli PHOTO|VIDEO|CAMERA_INDEX [--out PATH] [--detector auto|haar|yunet]
-                          [--yunet-model PATH] [--model NAME|PATH] [--max-frames N]
+    python -m fer_ros.cli PHOTO|VIDEO|CAMERA_INDEX [--out PATH] [--max-frames N]
+                          [--detector auto|haar|yunet] [--yunet-model PATH] [--model NAME|PATH] ...
+
+Every parameter of the pipeline (fer_ros.core.schema; the node's parameters of the same names) is
+a flag: ``--name-with-dashes VALUE``, with the node's default, range and description (``--help``).
 
 A photo: one line per face on stdout (id, emotion, confidence, box x,y,width,height, top-3 scores) and
 the annotated image written to ``--out`` (default ``<stem>_annotated.png`` in the current folder).
 A video file or a camera (an all-digit argument is a camera index): one line per frame, with each face's
 label smoothed over time by the pipeline (as in the node), and an annotated mp4
 written to ``--out`` (default ``<stem>_annotated.mp4`` or ``camera<N>_annotated.mp4``). A camera runs
-until Ctrl-C or ``--max-frames``. Exit codes: 0 done, 1 the output cannot be written, 2 the input
-cannot be opened or an option is invalid.
+until Ctrl-C or ``--max-frames``. A photo is one frame, so every face found in it is reported
+(``confirm_frames`` is 1 for photos: there is no second frame to confirm a face in). Exit codes: 0
+done, 1 the output cannot be written, 2 the input cannot be opened or an option is invalid.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.core.detectors import DETECTOR_CHOICES
+from fer_ros.core import schema
 from fer_ros.core.drawing import annotate
 from fer_ros.core.emotions import EMOTIONS
-from fer_ros.core.errors import FerError
+from fer_ros.core.errors import ConfigError, FerError
 from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 from fer_ros.core.types import Box
 
@@ -115,20 +119,51 @@ def open_input(source: str) -> tuple[np.ndarray | None, cv2.VideoCapture | None]
     return None, capture
 
 
+def flag(name: str) -> str:
+    """The CLI flag of pipeline parameter ``name``: ``--yunet-model`` for ``yunet_model``."""
+    return "--" + name.replace("_", "-")
+
+
+def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per pipeline parameter of the schema, with its type, choices and description."""
+    group = parser.add_argument_group("pipeline parameters (as the node's; default: the node's default)")
+    for p in schema.PARAMETERS:
+        if not p.pipeline:
+            continue
+        allowed = f", range {p.allowed()}" if p.range else ""
+        shown = f'"{p.default}"' if p.type is str else p.default
+        group.add_argument(flag(p.name), dest=p.name, type=p.type, choices=p.choices, default=None,
+                           metavar=None if p.choices else p.type.__name__.upper(),
+                           help=f"{p.description} Default {shown}{allowed}.".replace("%", "%%"))
+
+
+def pipeline_config(args: argparse.Namespace, photo: bool) -> PipelineConfig:
+    """The PipelineConfig of the flags given (the schema's defaults for the rest), validated. A photo
+    is a single frame, so a face is reported at once: ``confirm_frames`` is 1."""
+    given = {name: getattr(args, name) for name in PipelineConfig.field_names()
+             if getattr(args, name, None) is not None}
+    if photo:
+        given["confirm_frames"] = 1
+    return PipelineConfig(**given).validate()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m fer_ros.cli", description=__doc__.split("\n\n")[0])
     parser.add_argument("source", help="a photo, a video file, or a camera index (e.g. 0)")
     parser.add_argument("--out", type=Path, help="annotated output (default: <stem>_annotated.png/.mp4 "
                         "in the current folder)")
-    parser.add_argument("--detector", choices=list(DETECTOR_CHOICES), default=PipelineConfig.detector)
-    parser.add_argument("--yunet-model", default="", help="face_detection_yunet_2023mar.onnx (for yunet)")
-    parser.add_argument("--model", default="", help="emotion model: 'default' (the shipped, most accurate "
-                        "one), 'fast' (shipped, about a ninth of its time per face) or an .onnx with its "
-                        ".json sidecar (default: default)")
     parser.add_argument("--max-frames", type=int, help="stop a video or camera after N frames")
+    add_pipeline_flags(parser)
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
+    for name in PipelineConfig.field_names():  # a value out of range: say which flag and what is allowed
+        value = getattr(args, name)
+        try:
+            if value is not None:
+                schema.check(name, value)
+        except ConfigError as error:
+            parser.error(f"argument {flag(name)}: {error}")
     return args
 
 
@@ -145,10 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        # A photo is one frame: every face found is reported (confirm_frames 1); a video confirms.
-        photo = {"confirm_frames": 1} if image is not None else {}
-        pipeline = EmotionPipeline(PipelineConfig(detector=args.detector, yunet_model=args.yunet_model,
-                                                  model=args.model, **photo))
+        pipeline = EmotionPipeline(pipeline_config(args, photo=image is not None))
     except FerError as error:
         print(f"error: {error}", file=sys.stderr)
         if capture is not None:

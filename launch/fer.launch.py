@@ -1,164 +1,285 @@
-"""Launch fer_node (facial emotion recognition), optionally with rviz2 showing the annotated image.
+"""Launch fer_node (facial emotion recognition): one per camera, optionally managed (lifecycle), with rviz2.
 
-Parameters come from config/fer.yaml (or ``params_file:=...``), the one place that holds their
-defaults; the launch arguments below are overrides and change nothing unless given.
+Every parameter of fer_node is also a launch argument (taken from fer_ros.core.schema, never
+retyped here). An argument left empty keeps the value of ``params_file`` (config/fer.yaml by
+default), so defaults live in one place; a value given is checked against the schema first.
 
 Usage examples::
 
-    # Default camera topic (/camera/image_raw):
-    ros2 launch fer_ros fer.launch.py
-
-    # Another camera topic, e.g. a RealSense, with rviz2:
+    ros2 launch fer_ros fer.launch.py                                   # camera on /camera/image_raw
     ros2 launch fer_ros fer.launch.py image_topic:=/camera/color/image_raw use_rviz:=true
+    ros2 launch fer_ros fer.launch.py hysteresis:=0.2 max_faces:=3       # any parameter
+    ros2 launch fer_ros fer.launch.py params_file:=/path/to/my_fer.yaml  # a copy of config/fer.yaml
 
-    # Compressed input from a remote camera, YuNet detector:
-    ros2 launch fer_ros fer.launch.py image_topic:=/camera/image_raw input_transport:=compressed \\
-        detector:=yunet yunet_model:=/path/to/face_detection_yunet_2023mar.onnx
+    # Several cameras, one node each with the same parameters (/front/emotion, /rear/emotion):
+    ros2 launch fer_ros fer.launch.py cameras:=front:/front/image_raw,rear:/rear/image_raw
 
-    # Several cameras: one node per camera, each in its own namespace (publishes
-    # /front/emotion, /front/emotion/annotated_image, /rear/emotion, ...):
-    ros2 launch fer_ros fer.launch.py namespace:=front image_topic:=/front_camera/image_raw
-    ros2 launch fer_ros fer.launch.py namespace:=rear image_topic:=/rear_camera/image_raw
+    # Managed node: configured and activated by this launch unless autostart:=false
+    ros2 launch fer_ros fer.launch.py lifecycle:=true
 
-    # Own parameter file (a copy of config/fer.yaml) plus a single override:
-    ros2 launch fer_ros fer.launch.py params_file:=/path/to/my_fer.yaml max_faces:=3
+    ros2 launch fer_ros fer.launch.py --show-args                        # every argument
 
-    # List every argument:
-    ros2 launch fer_ros fer.launch.py --show-args
-
-The rviz2 config shows /emotion/annotated_image, so with a namespace pick the topic in rviz2's
-Image display (or run ``rviz2`` yourself).
+``ros2 launch`` stops with an error, before starting anything, on an argument name this file does
+not declare, on a value the schema refuses, on a malformed ``cameras`` list, and when ``use_rviz``
+or ``lifecycle`` need an executable that is not installed. When a node exits with an error (e.g. a
+model file that does not exist), everything is shut down and ``ros2 launch`` exits non-zero.
 """
 
+import difflib
+import os
+import re
+import sys
+from pathlib import Path
+
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch.event_handlers import OnProcessExit, OnProcessStart
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+
+from fer_ros.core import schema
+from fer_ros.core.errors import ConfigError
 
 # The DDS transport is left to the environment, like any other ROS node's: a Fast DDS participant
 # with FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA neither sees nor is seen by one without it, so setting it
 # here for fer_node alone would cut it off from the camera driver and from every /emotion subscriber
 # (python -m fer_ros.tools.transport_check measures this). README: "Fast DDS and large images".
 
-# Parameter overrides: (name, type, choices or None, description). Every one defaults to '' (not
-# given), so config/fer.yaml stays the only place with defaults; only the ones set are passed on.
-OVERRIDES = (
-    ('detector', str, ('auto', 'haar', 'yunet'),
-     "Face detector: 'auto' (YuNet when its verified file is cached or yunet_model is set, else "
-     "Haar), 'haar' (OpenCV cascade, no model file) or 'yunet' (CNN, needs its model file)."),
-    ('yunet_model', str, None,
-     'Path of face_detection_yunet_2023mar.onnx (OpenCV model zoo) when detector is yunet.'),
-    ('detection_threshold', float, None, 'Minimum face score in [0, 1] (yunet only).'),
-    ('min_face_size', int, None, 'Smallest face side, in source-image pixels.'),
-    ('max_faces', int, None, 'Most faces classified per frame.'),
-    ('classifier_backend', str, ('fer', 'deepface'),
-     "Emotion classifier: 'fer' (this project's model, ONNX Runtime) or 'deepface' (DeepFace's "
-     'emotion CNN in Keras; needs TensorFlow and facial_expression_model_weights.h5).'),
-    ('model', str, None,
-     "Emotion model. fer: 'default' (shipped, most accurate), 'fast' (shipped, about a ninth of the "
-     "time per face) or an exported .onnx with its .json sidecar; deepface: "
-     'facial_expression_model_weights.h5 (empty in fer.yaml: the shipped default, or for deepface '
-     '$DEEPFACE_HOME/.deepface/weights/).'),
-    ('input_transport', str, ('raw', 'compressed'),
-     "'raw' subscribes to image (sensor_msgs/Image); 'compressed' to image/compressed "
-     '(sensor_msgs/CompressedImage).'),
-    ('input_reliability', str, ('best_effort', 'reliable'),
-     'QoS reliability of the image subscription: best_effort (sensor data QoS) or reliable.'),
-    ('publish_annotated', bool, ('true', 'false'),
-     'Publish emotion/annotated_image (drawn only while someone subscribes).'),
-    ('num_threads', int, None, 'CPU threads for emotion inference.'),
+PACKAGE = 'fer_ros'
+NODE_NAME = 'fer_node'
+LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+# Arguments of this launch file that are not node parameters: (name, default, description, choices).
+# A default of None is filled in generate_launch_description (it needs a substitution).
+LAUNCH_OPTIONS = (
+    ('namespace', '', 'Namespace of fer_node (with cameras: the namespace above the camera names).',
+     None),
+    ('image_topic', '/camera/image_raw',
+     "Camera image topic: 'image' is remapped to it and 'image/compressed' to it plus /compressed "
+     '(ignored when cameras is set).', None),
+    ('cameras', '',
+     'Several cameras, one fer_node each with the same parameters: NAME:TOPIC[,NAME:TOPIC...], e.g. '
+     'front:/front/image_raw,rear:/rear/image_raw starts /front/fer_node on /front/image_raw '
+     'and /rear/fer_node on /rear/image_raw. Empty: one node on image_topic.', None),
+    ('params_file', None, 'Parameter file of fer_node (default: the installed config/fer.yaml).', None),
+    ('log_level', 'info', 'Log level of fer_node.', LOG_LEVELS),
+    ('use_rviz', 'false', 'Also start rviz2 showing the (first) node\'s emotion/annotated_image.',
+     ('true', 'false')),
+    ('lifecycle', 'false',
+     'Start the managed variant (fer_lifecycle_node, a lifecycle node named fer_node) instead of '
+     'fer_node.', ('true', 'false')),
+    ('autostart', 'true',
+     'With lifecycle:=true, configure and activate the node at once; false leaves it unconfigured '
+     'for `ros2 lifecycle set`.', ('true', 'false')),
 )
+# Names ros2 launch adds to the arguments itself (from --launch-prefix and --launch-prefix-filter).
+ROS2_LAUNCH_NAMES = ('launch-prefix', 'launch-prefix-filter')
+_CAMERA_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*')
 
 
-def _declare_override(name, kind, choices, description):
-    description = description + ' Empty (default): the value from params_file.'
-    # The empty "not given" value must be one of the choices, or launch rejects the default.
+def argument_names():
+    """Every argument this file declares: its own options, then every schema parameter."""
+    return [option[0] for option in LAUNCH_OPTIONS] + list(schema.NAMES)
+
+
+def parameter_argument(param):
+    """The launch argument of one schema parameter: empty by default (keep params_file's value)."""
+    choices = param.choices or (('true', 'false') if param.type is bool else None)
+    allowed = f' Range: {param.allowed()}.' if param.range else ''  # launch lists the choices itself
     return DeclareLaunchArgument(
-        name, default_value='', description=description,
+        param.name, default_value='',
+        description=f'{param.description}{allowed} Empty: the value in params_file '
+                    f'({schema_default_text(param)} in config/fer.yaml).',
+        # The empty "not given" value must be one of the choices, or launch refuses the default.
         choices=[''] + list(choices) if choices else None)
 
 
-def _convert(name, kind, text):
-    """The typed parameter value of launch argument ``name`` given as ``text``."""
+def schema_default_text(param):
+    if param.type is bool:
+        return 'true' if param.default else 'false'
+    return repr(param.default) if param.type is str else str(param.default)
+
+
+def convert(param, text):
+    """The typed, checked value of launch argument ``param.name:=text``; ValueError says why not."""
     try:
-        if kind is bool:
-            return text.strip().lower() == 'true'  # choices allow only 'true' or 'false'
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-    except ValueError:
-        raise RuntimeError(
-            f'launch argument {name}:={text!r} is not a valid {kind.__name__}') from None
-    # Strings keep their exact text (no YAML coercion of e.g. a numeric-looking path).
-    return ParameterValue(text, value_type=str)
+        if param.type is bool:
+            value = text == 'true'  # choices allow only 'true' and 'false'
+        elif param.type is int:
+            value = int(text)
+        elif param.type is float:
+            value = float(text)
+        else:
+            value = text
+        schema.check(param.name, value)
+    except ValueError as error:  # ConfigError is a ValueError, as are int('x') and float('x')
+        reason = error if isinstance(error, ConfigError) else f'not {schema_type_words(param)}'
+        raise ValueError(f'launch argument {param.name}:={text!r}: {reason}') from None
+    # Strings keep their exact text (no YAML reading of e.g. a numeric-looking path).
+    return ParameterValue(value, value_type=str) if param.type is str else value
 
 
-def _launch_fer_node(context, *args, **kwargs):
-    overrides = {}
-    for name, kind, _choices, _description in OVERRIDES:
-        text = LaunchConfiguration(name).perform(context)
+def schema_type_words(param):
+    return {int: 'an integer', float: 'a number'}.get(param.type, 'a valid value')
+
+
+def overrides(context):
+    """{name: value} of every parameter argument given (not empty), converted and checked."""
+    values = {}
+    for param in schema.PARAMETERS:
+        text = LaunchConfiguration(param.name).perform(context)
         if text != '':
-            overrides[name] = _convert(name, kind, text)
+            values[param.name] = convert(param, text)
+    return values
 
-    parameters = [LaunchConfiguration('params_file').perform(context)]
-    if overrides:
-        parameters.append(overrides)
 
-    image_topic = LaunchConfiguration('image_topic').perform(context)
+def unknown_arguments(argv):
+    """The names in ``argv`` (``name:=value`` strings) this launch file does not declare."""
+    known = set(argument_names()) | set(ROS2_LAUNCH_NAMES)
+    names = [arg.split(':=', 1)[0] for arg in argv if ':=' in arg]
+    return [name for name in names if name not in known]
+
+
+def launched_directly():
+    """Whether ``ros2 launch`` runs this file itself (not a file that includes it): only then are
+    the command-line arguments this file's own."""
+    me = Path(__file__).name
+    return any(Path(arg).name == me for arg in sys.argv[1:])
+
+
+def check_arguments(context):
+    """Raise listing the valid names when the command line names an argument not declared here
+    (launch itself would keep it as an unused configuration and say nothing)."""
+    if not launched_directly():
+        return
+    unknown = unknown_arguments(context.argv)
+    if unknown:
+        guesses = [f'{name} (did you mean {close[0]}?)' if close else name for name in unknown
+                   for close in [difflib.get_close_matches(name, argument_names(), 1)]]
+        raise RuntimeError(
+            f"unknown launch argument(s) {', '.join(guesses)}; nothing was started. The arguments of "
+            f"fer.launch.py are: {', '.join(argument_names())} (ros2 launch fer_ros fer.launch.py "
+            '--show-args describes them)')
+
+
+def parse_cameras(text, namespace, image_topic):
+    """[(namespace, image topic)] of each node: one per ``NAME:TOPIC`` of ``text``, else one."""
+    base = namespace.strip('/')
+    if not text.strip():
+        return [('/' + base if base else '', image_topic)]
+    cameras, seen = [], set()
+    for entry in text.split(','):
+        name, sep, topic = entry.strip().partition(':')
+        if not sep or not _CAMERA_NAME.fullmatch(name) or not topic.strip() or name in seen:
+            problem = f'camera {name!r} given twice' if name in seen else f'{entry.strip()!r} is not NAME:TOPIC'
+            raise ValueError(
+                f'launch argument cameras:={text!r}: {problem}; expected NAME:TOPIC[,NAME:TOPIC...] with '
+                'NAME a letter then letters, digits or _, e.g. cameras:=front:/front/image_raw,'
+                'rear:/rear/image_raw')
+        seen.add(name)
+        cameras.append(('/' + '/'.join(filter(None, (base, name))), topic.strip()))
+    return cameras
+
+
+def find_executable(package, executable):
+    """Raise RuntimeError with what to install unless ``package``'s ``executable`` is installed."""
+    try:
+        prefix = get_package_prefix(package)
+    except PackageNotFoundError:
+        prefix = None
+    if prefix is None or not os.access(os.path.join(prefix, 'lib', package, executable), os.X_OK):
+        where = f'package {package!r} is not installed' if prefix is None else \
+            f'{package} has no executable {executable!r} (rebuild and source the workspace)'
+        hint = ' (e.g. apt install ros-$ROS_DISTRO-rviz2, or leave use_rviz:=false)' if package == 'rviz2' else ''
+        raise RuntimeError(f'{where}{hint}; nothing was started')
+
+
+def on_node_exit(event, context):
+    """A node that exits with an error shuts everything down, and ros2 launch exits non-zero (an
+    exception is launch's only way to a non-zero exit code; its message is the shutdown reason)."""
+    if event.returncode != 0 and not context.is_shutdown:
+        raise RuntimeError(
+            f'{event.action.name} exited with code {event.returncode} (its log above says why); '
+            'shutting down')
+
+
+def lifecycle_autostart(node):
+    """configure once the process runs, activate once configured (as yolo_ros' launch does); a
+    configure that fails (the node logs why) shuts down like a node that exits with an error."""
+    from launch_ros.event_handlers import OnStateTransition
+    from launch_ros.events.lifecycle import ChangeState
+    from lifecycle_msgs.msg import Transition
+
+    def change(transition):
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition))
+
+    def configure_failed(context, *args):
+        if not context.is_shutdown:
+            raise RuntimeError(f'{node.node_name} could not be configured (its log above says why); '
+                               'shutting down')
 
     return [
-        Node(
-            package='fer_ros',
-            executable='fer_node',
-            name='fer_node',
-            namespace=LaunchConfiguration('namespace'),
-            parameters=parameters,
-            remappings=[
-                ('image', image_topic),
-                ('image/compressed', image_topic.rstrip('/') + '/compressed'),
-            ],
-            ros_arguments=['--log-level', LaunchConfiguration('log_level').perform(context)],
-            output='screen',
-        ),
+        RegisterEventHandler(OnProcessStart(target_action=node,
+                                            on_start=[change(Transition.TRANSITION_CONFIGURE)])),
+        RegisterEventHandler(OnStateTransition(target_lifecycle_node=node, goal_state='inactive',
+                                               start_state='configuring',
+                                               entities=[change(Transition.TRANSITION_ACTIVATE)])),
+        RegisterEventHandler(OnStateTransition(target_lifecycle_node=node, goal_state='unconfigured',
+                                               start_state='configuring',
+                                               entities=[OpaqueFunction(function=configure_failed)])),
     ]
+
+
+def launch_setup(context, *args, **kwargs):
+    """The nodes for the given arguments; raises (before anything starts) on a bad argument."""
+    check_arguments(context)
+    get = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
+    try:
+        values = overrides(context)
+        cameras = parse_cameras(get('cameras'), get('namespace'), get('image_topic'))
+    except ValueError as error:
+        raise RuntimeError(f'{error} (nothing was started)') from None
+    lifecycle, use_rviz = get('lifecycle') == 'true', get('use_rviz') == 'true'
+    executable = 'fer_lifecycle_node' if lifecycle else 'fer_node'
+    find_executable(PACKAGE, executable)
+    if use_rviz:
+        find_executable('rviz2', 'rviz2')
+
+    parameters = [get('params_file')] + ([values] if values else [])
+    actions = []
+    for namespace, topic in cameras:
+        kind = LifecycleNode if lifecycle else Node
+        node = kind(
+            package=PACKAGE, executable=executable, name=NODE_NAME, namespace=namespace,
+            parameters=parameters,
+            remappings=[('image', topic), ('image/compressed', topic.rstrip('/') + '/compressed')],
+            ros_arguments=['--log-level', get('log_level')],
+            output='screen',
+        )
+        actions += [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_node_exit))]
+        if lifecycle and get('autostart') == 'true':
+            actions += lifecycle_autostart(node)
+    if use_rviz:
+        first = cameras[0][0].rstrip('/')
+        rviz_config = PathJoinSubstitution([FindPackageShare(PACKAGE), 'rviz', 'fer.rviz'])
+        actions.append(Node(
+            package='rviz2', executable='rviz2', name='rviz2', arguments=['-d', rviz_config],
+            # the config shows /emotion/annotated_image; point it at the first node's
+            remappings=[('/emotion/annotated_image', f'{first}/emotion/annotated_image')] if first else [],
+            output='screen'))
+    return actions
 
 
 def generate_launch_description():
-    default_params = PathJoinSubstitution([FindPackageShare('fer_ros'), 'config', 'fer.yaml'])
-    rviz_config = PathJoinSubstitution([FindPackageShare('fer_ros'), 'rviz', 'fer.rviz'])
-
+    default_params = PathJoinSubstitution([FindPackageShare(PACKAGE), 'config', 'fer.yaml'])
     arguments = [
-        DeclareLaunchArgument(
-            'namespace', default_value='',
-            description='Namespace of fer_node (one per camera when running several).'),
-        DeclareLaunchArgument(
-            'image_topic', default_value='/camera/image_raw',
-            description="Camera image topic; 'image' is remapped to it and 'image/compressed' to "
-                        'it plus /compressed.'),
-        DeclareLaunchArgument(
-            'params_file', default_value=default_params,
-            description='Parameter file of fer_node (defaults: the installed config/fer.yaml).'),
-        DeclareLaunchArgument(
-            'log_level', default_value='info',
-            description='Log level of fer_node: debug, info, warn, error or fatal.'),
-        DeclareLaunchArgument(
-            'use_rviz', default_value='false', choices=['true', 'false'],
-            description='Also start rviz2 showing /emotion/annotated_image.'),
+        DeclareLaunchArgument(name, default_value=default_params if default is None else default,
+                              description=description, choices=list(choices) if choices else None)
+        for name, default, description, choices in LAUNCH_OPTIONS
     ]
-    arguments += [_declare_override(*override) for override in OVERRIDES]
-
-    return LaunchDescription(arguments + [
-        OpaqueFunction(function=_launch_fer_node),
-        Node(
-            package='rviz2',
-            executable='rviz2',
-            name='rviz2',
-            arguments=['-d', rviz_config],
-            condition=IfCondition(LaunchConfiguration('use_rviz')),
-            output='screen',
-        ),
-    ])
+    arguments += [parameter_argument(param) for param in schema.PARAMETERS]
+    return LaunchDescription(arguments + [OpaqueFunction(function=launch_setup)])

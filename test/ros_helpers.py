@@ -9,7 +9,11 @@ import time
 import cv2
 import numpy as np
 import rclpy
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter, parameter_value_to_python
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -19,10 +23,13 @@ from fer_ros.node.conversions import bgr_to_image
 
 
 class NodeProcess:
-    """``fer_node`` started with ``-p`` parameters and remaps; its log is collected in ``output``."""
+    """``fer_node`` (or ``executable``, e.g. ``fer_lifecycle_node``) started with ``-p`` parameters
+    and remaps; its log is collected in ``output``. ``wait_ready`` waits for the line ``ready``."""
 
-    def __init__(self, params: dict | None = None, remaps: dict | None = None, namespace: str = ""):
-        command = ["fer_node", "--ros-args"]
+    def __init__(self, params: dict | None = None, remaps: dict | None = None, namespace: str = "",
+                 executable: str = "fer_node", ready: str = "ready:"):
+        self.ready = ready
+        command = [executable, "--ros-args"]
         for name, value in (params or {}).items():
             command += ["-p", f"{name}:={value}"]
         for source, target in (remaps or {}).items():
@@ -44,7 +51,7 @@ class NodeProcess:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while "ready:" not in self.output:
+        while self.ready not in self.output:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"fer_node did not start:\n{self.output}")
             time.sleep(0.05)
@@ -79,6 +86,38 @@ class Graph:
     def image_publisher(self, topic: str, msg_type=Image):
         return self.node.create_publisher(msg_type, topic, qos_profile_sensor_data)
 
+    def call(self, srv_type, service: str, request, timeout: float = 20.0):
+        """Call ``service`` and return its response (AssertionError when it does not answer)."""
+        client = self.node.create_client(srv_type, service)
+        try:
+            assert client.wait_for_service(timeout_sec=10), f"no service {service}"
+            future = client.call_async(request)
+            assert wait_for(future.done, timeout), f"{service} did not answer"
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
+    def set_parameters(self, node: str, **values) -> list:
+        """``ros2 param set`` for several parameters of ``node`` (e.g. "/fer_node"), one call each,
+        back to back; returns the SetParametersResults."""
+        return [self.call(SetParameters, f"{node}/set_parameters", SetParameters.Request(
+            parameters=[Parameter(name, value=value).to_parameter_msg()])).results[0]
+            for name, value in values.items()]
+
+    def get_parameter(self, node: str, name: str):
+        """``ros2 param get``: the value of one parameter of ``node``."""
+        response = self.call(GetParameters, f"{node}/get_parameters", GetParameters.Request(names=[name]))
+        return parameter_value_to_python(response.values[0])
+
+    def change_state(self, node: str, transition: int) -> bool:
+        """``ros2 lifecycle set``: trigger ``transition`` (a lifecycle_msgs/Transition id) of ``node``."""
+        request = ChangeState.Request(transition=Transition(id=transition))
+        return self.call(ChangeState, f"{node}/change_state", request).success
+
+    def lifecycle_state(self, node: str) -> str:
+        """``ros2 lifecycle get``: the label of ``node``'s current state."""
+        return self.call(GetState, f"{node}/get_state", GetState.Request()).current_state.label
+
     def close(self):
         self.executor.shutdown()
         self._thread.join(timeout=5)
@@ -105,8 +144,8 @@ def header(sec: int, nanosec: int = 0, frame_id: str = "test_camera") -> Header:
     return header
 
 
-def image_msg(bgr: np.ndarray, stamp_sec: int, frame_id: str = "test_camera") -> Image:
-    return bgr_to_image(bgr, header(stamp_sec, 0, frame_id))
+def image_msg(bgr: np.ndarray, stamp_sec: int, frame_id: str = "test_camera", nanosec: int = 0) -> Image:
+    return bgr_to_image(bgr, header(stamp_sec, nanosec, frame_id))
 
 
 def send_until(publisher, make_msg, received: list, count: int = 1, timeout: float = 20.0):

@@ -6,9 +6,6 @@ import cv2
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.msg import ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
 from sensor_msgs.msg import CompressedImage, Image
 
 from fer_ros.core.emotions import EMOTIONS
@@ -104,13 +101,7 @@ def test_unsupported_encoding_is_reported_and_the_node_keeps_running(graph, node
 
 
 def _set(graph, name: str, value: int):
-    client = graph.node.create_client(SetParameters, "/fer_node/set_parameters")
-    assert client.wait_for_service(timeout_sec=10)
-    request = SetParameters.Request(parameters=[ParameterMsg(
-        name=name, value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value))])
-    future = client.call_async(request)
-    assert wait_for(future.done, 10)
-    return future.result().results[0]
+    return graph.set_parameters("/fer_node", **{name: value})[0]
 
 
 def test_parameters_are_validated_and_applied_at_run_time(graph, node, two_faces):

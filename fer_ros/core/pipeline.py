@@ -22,8 +22,8 @@ __all__ = ["EmotionPipeline", "PipelineConfig", "PreparedChange", "resolve_detec
 
 # Fields whose change needs a new detector, or a new classifier (a model reload); every other field
 # changes in place.
-DETECTOR_FIELDS = {"detector", "yunet_model", "detection_threshold", "haar_min_neighbors", "haar_scale_factor"}
-CLASSIFIER_FIELDS = {"classifier_backend", "model", "num_threads"}
+DETECTOR_FIELDS = PipelineConfig.fields_reconfiguring("detector")  # from fer_ros.core.schema
+CLASSIFIER_FIELDS = PipelineConfig.fields_reconfiguring("classifier")
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fer_ros.core import schema
 from fer_ros.core.types import Box
 
 SHARPNESS_SIZE = 48  # crops are resized to this square before measuring
-DEFAULT_MIN_SHARPNESS = 50.0  # see the module docstring
-DEFAULT_MIN_FACE_SIZE = 32  # pixels, as PipelineConfig.min_face_size
+DEFAULT_MIN_SHARPNESS = schema.default("min_sharpness")  # 50, see the module docstring
+DEFAULT_MIN_FACE_SIZE = schema.default("min_face_size")  # pixels
 
 OK, TOO_SMALL, BLURRED = "", "too_small", "blurred"  # the values of Quality.reason
 

@@ -10,6 +10,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from fer_ros.core import schema
+
 OK, WARN, ERROR, STALE = 0, 1, 2, 3  # the levels of diagnostic_msgs/DiagnosticStatus
 
 
@@ -32,10 +34,12 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class HealthThresholds:
-    stale_after: float = 2.0  # seconds without input: STALE
-    warn_drop_ratio: float = 0.5  # fraction of received frames dropped as stale: WARN
-    warn_latency: float = 0.2  # mean seconds per processed frame: WARN
-    error_reject_ratio: float = 0.5  # fraction of received frames rejected: ERROR
+    """The node parameters of the same names; defaults from fer_ros.core.schema."""
+
+    stale_after: float = schema.default("stale_after")  # seconds without input: STALE
+    warn_drop_ratio: float = schema.default("warn_drop_ratio")  # fraction dropped as stale: WARN
+    warn_latency: float = schema.default("warn_latency")  # mean seconds per processed frame: WARN
+    error_reject_ratio: float = schema.default("error_reject_ratio")  # fraction rejected: ERROR
 
 
 class FrameStats:

@@ -2,7 +2,9 @@
 
 A thin adapter: converts messages to numpy, calls the ROS-free core, converts results back.
 The image callback only stores the newest frame; one worker thread processes it, so a slow model
-drops stale frames (counted) instead of queueing them.
+drops stale frames (counted) instead of queueing them. :class:`EmotionNodeCore` holds all of it, so
+that ``fer_node`` (:class:`FerNode`, starts processing at once) and its managed variant
+``fer_lifecycle_node`` (:mod:`fer_ros.node.lifecycle_node`) share one copy.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import threading
 import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CompressedImage, Image
 
 from fer_ros.core.drawing import annotate
@@ -28,44 +32,114 @@ from fer_ros.msg import FaceEmotionArray
 from fer_ros.node import params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
 from fer_ros.node.diagnostics import diagnostic_array, no_input_message
+from fer_ros.node.live_params import NODE_FIELDS, LiveParameters
 
 
-class FerNode(Node):
-    def __init__(self, **kwargs):
-        super().__init__("fer_node", **kwargs)
+class EmotionNodeCore:
+    """Parameters and their live changes, the image callback, the worker, processing and diagnostics.
+
+    Mixed into an rclpy ``Node`` or ``LifecycleNode``, whose ``__init__`` calls ``_init_core()``; the
+    node then loads the models (``_load``), creates its outputs (``_open_outputs``) and subscribes
+    (``_subscribe``) at once (fer_node) or on lifecycle transitions (fer_lifecycle_node). Frames are
+    processed only while subscribed; every received frame is counted once as processed, dropped or
+    rejected.
+    """
+
+    def _init_core(self) -> None:
         params.declare_parameters(self)
-        self.values = params.read_all(self)  # ConfigError: fail fast
-        self.pipeline = EmotionPipeline(params.pipeline_config(self.values))  # ModelError: fail fast
+        self.live = LiveParameters(params.read_all(self))  # ConfigError: fail fast
+        self.pipeline: EmotionPipeline | None = None
         self.stats = FrameStats()
         self._started = time.monotonic()
         self._slot = LatestSlot()
-        self._pending: dict | None = None  # parameter values to apply before the next frame
+        self._frame_lock = threading.Lock()  # held by the worker while it applies a change or processes a frame
+        self._active = False  # subscribed: frames are processed and diagnostics published
         self._last_logged: dict[str, float] = {}  # kind of warning -> monotonic time it was last logged
+        self.image_sub = self.emotion_pub = self.annotated_pub = self.diagnostics_pub = None
+        self._diagnostics_timer = None
+        self._input_reliability = self.values["input_reliability"]
+        # Images and diagnostics get their own callback group: a parameter set that builds a new model
+        # runs in the default group (with the parameter and lifecycle services) on another executor
+        # thread, so it never delays them.
+        self._frames_group = MutuallyExclusiveCallbackGroup()
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
+        self._worker.start()
 
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self.emotion_pub = self.create_publisher(FaceEmotionArray, "emotion", reliable)
-        self.annotated_pub = self.create_publisher(
-            Image, "emotion/annotated_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+    @property
+    def values(self) -> dict:
+        """The parameter values in effect."""
+        return self.live.values
+
+    # --- models, outputs, input -------------------------------------------------------------------
+    def _load(self) -> None:
+        """Build the pipeline from the accepted parameters (ConfigError, ModelError with the reason)."""
+        pipeline = EmotionPipeline(params.pipeline_config(self.live.accepted))
+        with self._frame_lock:
+            self.pipeline = pipeline
+            self.live.loaded()
+        self.get_logger().info(pipeline.detector_choice)
+
+    def _unload(self) -> None:
+        """Free the detector and classifier."""
+        with self._frame_lock:
+            self.pipeline = None
+            self.live.unloaded()
+
+    def _open_outputs(self, create_publisher) -> None:
+        """Publishers (made by ``create_publisher``: a plain or a lifecycle one) and the diagnostics
+        timer. ``emotion`` and ``emotion/annotated_image`` take QoS overrides from parameters
+        (``qos_overrides./emotion.publisher.reliability`` ...), as image_pipeline's nodes do."""
+        overrides = QoSOverridingOptions.with_default_policies()
+        self.emotion_pub = create_publisher(
+            FaceEmotionArray, "emotion", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE),
+            qos_overriding_options=overrides)
+        self.annotated_pub = create_publisher(
+            Image, "emotion/annotated_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE),
+            qos_overriding_options=overrides)
+        self.diagnostics_pub = create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics,
+                                                    callback_group=self._frames_group)
+
+    def _close_outputs(self, destroy_publisher) -> None:
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+        for publisher in (self.emotion_pub, self.annotated_pub, self.diagnostics_pub):
+            if publisher is not None:
+                destroy_publisher(publisher)
+        self.emotion_pub = self.annotated_pub = self.diagnostics_pub = self._diagnostics_timer = None
+
+    def _subscribe(self) -> None:
+        """Subscribe to the camera and start processing. Sensor-data QoS with ``input_reliability``,
+        overridable by ``qos_overrides.<image topic>.subscription.*`` parameters."""
         image_qos = QoSProfile(depth=qos_profile_sensor_data.depth,
                                reliability=ReliabilityPolicy.BEST_EFFORT
                                if self.values["input_reliability"] == "best_effort" else ReliabilityPolicy.RELIABLE,
                                history=qos_profile_sensor_data.history)
-        if self.values["input_transport"] == "compressed":
-            self.image_sub = self.create_subscription(CompressedImage, "image/compressed", self._on_image,
-                                                      image_qos)
-        else:
-            self.image_sub = self.create_subscription(Image, "image", self._on_image, image_qos)
+        msg_type, topic = ((CompressedImage, "image/compressed") if self.values["input_transport"] == "compressed"
+                           else (Image, "image"))
+        self._started = time.monotonic()
+        self._active = True
+        self.image_sub = self.create_subscription(
+            msg_type, topic, self._on_image, image_qos, callback_group=self._frames_group,
+            qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self._input_reliability = image_qos.reliability.name.lower()  # after the overrides were applied
 
-        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics)
+    def _unsubscribe(self) -> None:
+        """Stop processing: the frame in flight is finished and published first; a frame waiting in
+        the slot, or arriving while the subscription goes, is counted as ``dropped_inactive``."""
+        with self._frame_lock:
+            self._active = False
+        if self.image_sub is not None:
+            self.destroy_subscription(self.image_sub)
+            self.image_sub = None
+        if self._slot.take(timeout=0) is not None:
+            self.stats.count("dropped_inactive")
 
-        self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
-        self._worker.start()
-        self.get_logger().info(self.pipeline.detector_choice)
+    def _log_ready(self) -> None:
         self.get_logger().info(
             f"ready: detector={self.pipeline.detector_name} model={self.pipeline.classifier.name} "
-            f"input={self.values['input_transport']}/{self.values['input_reliability']}")
+            f"input={self.values['input_transport']}/{self._input_reliability}")
 
     # --- callbacks -------------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
@@ -74,27 +148,44 @@ class FerNode(Node):
             self.stats.count("dropped_stale")
 
     def _on_set_parameters(self, changes):
-        result = params.validate_change(self.values, changes)
-        if result.successful:
-            updated = dict(self.values)
-            updated.update({change.name: change.value for change in changes})
-            self._pending = updated
+        """Validate and prepare at set time (a refused change keeps the old value, with the reason);
+        node-level settings apply at once, pipeline changes before the next frame."""
+        result = self.live.on_set(changes, self.pipeline)
+        node_level = sorted(change.name for change in changes if change.name in NODE_FIELDS)
+        if result.successful and node_level:
+            self.get_logger().info(f"parameters applied: {node_level}")
         return result
 
     # --- worker ----------------------------------------------------------------------------------
     def _work(self) -> None:
         while not self._slot.closed:
             item = self._slot.take(timeout=0.5)
-            if item is None:
-                continue
-            try:
-                self._process(*item)
-            except Exception as error:  # one bad frame must never end the worker (the node would go silent)
-                if not self.context.ok():  # SIGINT/SIGTERM shut ROS down mid-frame: nowhere to publish it
-                    self.stats.count("dropped_at_shutdown")
+            with self._frame_lock:
+                self._apply_pending()  # also without frames: `param get` and diagnostics agree within 0.5 s
+                if item is None:
                     continue
-                self.stats.count("rejected_internal_error")
-                self._log_throttled("internal_error", f"frame failed: {error!r}", error=True)
+                if not self._active or self.pipeline is None:
+                    self.stats.count("dropped_inactive")
+                    continue
+                try:
+                    self._process(*item)
+                except Exception as error:  # one bad frame must never end the worker (the node would go silent)
+                    if not self.context.ok():  # SIGINT/SIGTERM shut ROS down mid-frame: nowhere to publish it
+                        self.stats.count("dropped_at_shutdown")
+                        continue
+                    self.stats.count("rejected_internal_error")
+                    self._log_throttled("internal_error", f"frame failed: {error!r}", error=True)
+
+    def _apply_pending(self) -> None:
+        if self.pipeline is None:
+            return
+        try:
+            changed = self.live.apply_pending(self.pipeline)
+        except Exception as error:  # never expected (apply only swaps prepared parts); keep the worker alive
+            self._log_throttled("apply_failed", f"parameter change not applied: {error!r}", error=True)
+            return
+        if changed:
+            self.get_logger().info(f"parameters applied: {sorted(changed)}")
 
     def _log_throttled(self, kind: str, message: str, error: bool = False) -> None:
         """Log ``message`` unless one of the same ``kind`` was logged less than ``log_throttle_period``
@@ -111,21 +202,7 @@ class FerNode(Node):
         else:
             self.get_logger().warning(message)
 
-    def _apply_pending(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return
-        changed = {k for k in params.PIPELINE_FIELDS if pending[k] != self.values[k]}
-        try:
-            if changed:
-                self.pipeline = EmotionPipeline(params.pipeline_config(pending))
-            self.values = pending
-            self.get_logger().info(f"parameters applied: {sorted(changed) or 'node settings'}")
-        except FerError as error:
-            self.get_logger().error(f"parameter change not applied, keeping the previous settings: {error}")
-
     def _process(self, msg, received_at: float) -> None:
-        self._apply_pending()
         try:
             bgr = image_to_bgr(msg)
         except ImageFormatError as error:
@@ -146,18 +223,22 @@ class FerNode(Node):
 
     # --- health ----------------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
+        pipeline, publisher = self.pipeline, self.diagnostics_pub
+        if not self._active or pipeline is None or publisher is None:
+            return
         snap = self.stats.snapshot()
         v = self.values
         limits = HealthThresholds(v["stale_after"], v["warn_drop_ratio"], v["warn_latency"],
                                   v["error_reject_ratio"])
         level, message = assess(snap, limits)
         waited = time.monotonic() - self._started if snap.since_last_frame is None else snap.since_last_frame
-        if level == STALE and waited > v["stale_after"]:
-            topic = self.image_sub.topic_name
+        sub = self.image_sub
+        if level == STALE and waited > v["stale_after"] and sub is not None:
+            topic = sub.topic_name
             self._log_throttled("no_input", no_input_message(topic, self.count_publishers(topic), waited,
-                                                             v["input_reliability"].replace("_", "-")))
-        extra = {"model": self.pipeline.classifier.name, "detector": self.pipeline.detector_name}
-        self.diagnostics_pub.publish(diagnostic_array(
+                                                             self._input_reliability.replace("_", "-")))
+        extra = {"model": pipeline.classifier.name, "detector": pipeline.detector_name}
+        publisher.publish(diagnostic_array(
             snap, level, message, f"{self.get_fully_qualified_name()}: emotion recognition",
             self.get_fully_qualified_name(), extra, self.get_clock().now().to_msg()))
 
@@ -171,24 +252,46 @@ class FerNode(Node):
         rclpy.logging.get_logger("fer_node").info(f"frame counts: {counts}")
 
 
-def main(args=None) -> None:
+class FerNode(EmotionNodeCore, Node):
+    """fer_node: loads the models, publishes and subscribes at once; a bad parameter or model file
+    ends it at start with the reason."""
+
+    def __init__(self, **kwargs):
+        super().__init__("fer_node", **kwargs)
+        self._init_core()
+        self._load()  # ModelError: fail fast
+        self._open_outputs(self.create_publisher)
+        self._subscribe()
+        self._log_ready()
+
+
+def run(node_class, args=None) -> None:
+    """Start ``node_class``, spin it until SIGINT/SIGTERM and close it (both executables' main).
+    Two executor threads: parameter and lifecycle services (which may build a model) beside the
+    image callback and diagnostics."""
     rclpy.init(args=args if args is not None else sys.argv)
     try:
-        node = FerNode()
+        node = node_class()
     except (FerError, ParameterException) as error:
         rclpy.logging.get_logger("fer_node").fatal(f"cannot start: {error}")
         rclpy.try_shutdown()
         sys.exit(1)
+    executor = MultiThreadedExecutor(num_threads=2)
     try:
-        rclpy.spin(node)
+        rclpy.spin(node, executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
         if rclpy.ok():  # a real failure; otherwise a signal shut the context down mid-wait
             raise
     finally:
+        executor.shutdown(timeout_sec=5)
         node.close()
         rclpy.try_shutdown()
+
+
+def main(args=None) -> None:
+    run(FerNode, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Prepared jobs for a lent GPU machine (see ``gpu_models``)."""

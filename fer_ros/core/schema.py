@@ -1,0 +1,227 @@
+"""Every parameter of fer_ros, once: name, type, default, range or choices, description, and what a
+change to it reconfigures.
+
+Everything else is derived from :data:`PARAMETERS`: ``PipelineConfig`` and its validation
+(fer_ros.core.config), the node's ParameterDescriptors and checks (fer_ros.node.params),
+``config/fer.yaml`` and the README's parameter table (``python -m fer_ros.tools.params_file``), the
+CLI flags (fer_ros.cli) and the launch arguments (launch/fer.launch.py). Adding a parameter is one
+entry here.
+
+This module imports nothing but the standard library and fer_ros.core.errors, so the launch file
+can import it without OpenCV, ONNX Runtime or rclpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+from fer_ros.core.errors import ConfigError
+
+# What a change to a parameter reconfigures (ParamSpec.reconfigures):
+DETECTOR = "detector"  # builds a new face detector (the emotion model is kept)
+CLASSIFIER = "classifier"  # builds a new emotion classifier (reloads the model)
+TRACKING = "tracking"  # pipeline settings changed in place (tracking, smoothing, quality, detection
+#                        schedule, crop): every face keeps its id and smoothed state
+OUTPUT = "output"  # what the node draws and publishes (annotated image)
+NODE = "node"  # the node alone: diagnostics, logging, QoS and transport of the input
+RECONFIGURES = (DETECTOR, CLASSIFIER, TRACKING, OUTPUT, NODE)
+PIPELINE = (DETECTOR, CLASSIFIER, TRACKING)  # the kinds held by PipelineConfig
+
+TYPES = (bool, int, float, str)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter. ``range`` is inclusive; ``off`` is one more value accepted outside it (e.g. 0
+    meaning "never"); ``read_only`` parameters are set at start-up only."""
+
+    name: str
+    type: type  # bool, int, float or str
+    default: object
+    description: str
+    reconfigures: str  # one of RECONFIGURES
+    range: tuple | None = None  # (low, high) for int and float
+    choices: tuple | None = None  # allowed values of a str
+    off: object = None  # a value accepted besides the range
+    read_only: bool = False
+
+    @property
+    def pipeline(self) -> bool:
+        """Whether this is a field of PipelineConfig (the ROS-free core's settings)."""
+        return self.reconfigures in PIPELINE
+
+    def allowed(self) -> str:
+        """The allowed values in words: ``[1, 100]``, ``0 (off) or [64, 8192]``, ``one of: a, b``."""
+        if self.choices:
+            return "one of: " + ", ".join(self.choices)
+        if self.range:
+            text = f"[{self.range[0]}, {self.range[1]}]"
+            return text if self.off is None else f"{self.off} (off) or {text}"
+        return "true or false" if self.type is bool else "any"
+
+    def check(self, value) -> None:
+        """Raise ConfigError naming this parameter and its allowed values unless ``value`` fits."""
+        if not _has_type(value, self.type):
+            raise ConfigError(f"{self.name} must be {_TYPE_WORDS[self.type]} ({self.allowed()}), got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{self.name} must be one of {list(self.choices)}, got {value!r}")
+        if self.range and not self.range[0] <= value <= self.range[1] and value != self.off:
+            within = f"lie in [{self.range[0]}, {self.range[1]}]"
+            within = within if self.off is None else f"be {self.off} (off) or {within}"
+            raise ConfigError(f"{self.name} must {within}, got {value!r}")
+
+
+_TYPE_WORDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+
+
+def _has_type(value, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, Integral) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, Real) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+P = ParamSpec
+PARAMETERS: tuple[ParamSpec, ...] = (
+    # --- face detection: a change builds a new detector
+    P("detector", str, "auto",
+      "Face detector: 'auto' (YuNet when its verified model file is in the cache folder or "
+      "yunet_model names one, else Haar; one log line says which), 'haar' (OpenCV's cascade, no model "
+      "file) or 'yunet' (CNN, faster and more accurate; `ros2 run fer_ros fetch_models` gets its file).",
+      DETECTOR, choices=("auto", "haar", "yunet")),
+    P("yunet_model", str, "",
+      "Path of the YuNet ONNX file (face_detection_yunet_2023mar.onnx, OpenCV model zoo): needed by "
+      "detector 'yunet'; with 'auto', empty means the verified copy in the cache folder.", DETECTOR),
+    P("detection_threshold", float, 0.87,
+      "Minimum YuNet face score (chosen between dog faces, at most 0.85, and small real faces, at "
+      "least 0.89, in our scene photos).", DETECTOR, range=(0.0, 1.0)),
+    P("haar_min_neighbors", int, 4,
+      "Haar cascade minNeighbors: higher finds fewer, surer faces (haar only).", DETECTOR, range=(1, 50)),
+    P("haar_scale_factor", float, 1.25,
+      "Haar cascade scaleFactor: step between the face sizes searched; larger is faster and may miss "
+      "faces between steps (haar only; 1.25 with minNeighbors 4 from the measured speed/recall curve, "
+      "docs/benchmark.md).", DETECTOR, range=(1.01, 2.0)),
+    # --- detection schedule and crops: changed in place
+    P("detection_max_side", int, 640,
+      "Frames whose longest side exceeds this many pixels are downscaled for detection only (0: never).",
+      TRACKING, range=(64, 8192), off=0),
+    P("detection_interval", float, 0.5,
+      "Seconds between full-frame detections while faces are tracked; in between, each tracked face is "
+      "re-detected near its last box (0: full detection on every frame).", TRACKING, range=(0.0, 10.0)),
+    P("scene_change_threshold", float, 20.0,
+      "Median grey-level change (0-255) of a 32x24 thumbnail since the last full detection that "
+      "triggers a full detection at once and starts tracking afresh (a new scene, the camera turned: "
+      "most of the picture changed); 0: every frame.",
+      TRACKING, range=(0.0, 255.0)),
+    P("confirm_frames", int, 2,
+      "A new face is published once it has been detected in this many frames, so a false face seen in "
+      "a single frame never reaches /emotion (1: publish at once).", TRACKING, range=(1, 30)),
+    P("min_face_size", int, 32,
+      "Smallest face side in source pixels; smaller faces are ignored.", TRACKING, range=(8, 4096)),
+    P("max_faces", int, 10,
+      "Most faces classified per frame (best score or largest first).", TRACKING, range=(1, 100)),
+    P("face_margin", float, 0.1,
+      "Margin added around each face box before cropping, as a fraction of the box size.",
+      TRACKING, range=(0.0, 1.0)),
+    # --- emotion classifier: a change reloads the model
+    P("classifier_backend", str, "fer",
+      "Emotion classifier: 'fer' (this project's models in ONNX Runtime) or 'deepface' (DeepFace's "
+      "emotion CNN in Keras; needs TensorFlow and its weights file, never downloaded).",
+      CLASSIFIER, choices=("fer", "deepface")),
+    P("model", str, "",
+      "Emotion model. fer: empty or 'default' for the shipped, most accurate model; 'fast' for the "
+      "shipped fast one (about a ninth of the time per face, 2.1 points less accurate); or an exported "
+      ".onnx with its .json sidecar. deepface: facial_expression_model_weights.h5, empty for "
+      "$DEEPFACE_HOME/.deepface/weights/ (DEEPFACE_HOME defaults to the home directory).", CLASSIFIER),
+    P("num_threads", int, 1, "CPU threads for emotion inference.", CLASSIFIER, range=(1, 64)),
+    # --- tracking, smoothing, quality: changed in place, faces keep their ids
+    P("track_iou_threshold", float, 0.3,
+      "Minimum box overlap (IoU) to keep a face's id from one frame to the next.",
+      TRACKING, range=(0.01, 1.0)),
+    P("track_max_age", float, 1.0,
+      "Seconds a face may go unseen before its id expires.", TRACKING, range=(0.0, 60.0)),
+    P("smoothing_time_constant", float, 0.5,
+      "Seconds over which each face's probabilities are averaged (exponential moving average following "
+      "the image stamps; 0: no smoothing).", TRACKING, range=(0.0, 10.0)),
+    P("hysteresis", float, 0.1,
+      "A face's label changes only when another emotion's smoothed probability leads the current one "
+      "by more than this.", TRACKING, range=(0.0, 0.99)),
+    P("uncertain_below", float, 0.4,
+      "Below this smoothed probability the label is reported as 'uncertain'.", TRACKING, range=(0.0, 1.0)),
+    P("min_sharpness", float, 50.0,
+      "Faces whose crop is blurrier than this (variance of the Laplacian at 48x48) are flagged "
+      "'blurred' and reported 'uncertain' (0: never).", TRACKING, range=(0.0, 10000.0)),
+    # --- input (node only; needs a restart)
+    P("input_transport", str, "raw",
+      "Subscribe to 'image' (raw, sensor_msgs/Image) or 'image/compressed' (compressed, "
+      "sensor_msgs/CompressedImage).", NODE, choices=("raw", "compressed"), read_only=True),
+    P("input_reliability", str, "best_effort",
+      "QoS reliability of the image subscription: 'best_effort' (sensor data, REP-2003) or 'reliable'.",
+      NODE, choices=("best_effort", "reliable"), read_only=True),
+    # --- output
+    P("publish_annotated", bool, True,
+      "Publish emotion/annotated_image (drawn only while someone subscribes).", OUTPUT),
+    P("blur_faces", bool, False,
+      "Blur every face in the annotated image (privacy); labels stay readable.", OUTPUT),
+    # --- diagnostics and logging (node only)
+    P("diagnostic_period", float, 1.0, "Seconds between /diagnostics messages.",
+      NODE, range=(0.1, 60.0), read_only=True),
+    P("stale_after", float, 2.0, "Seconds without input images before diagnostics report STALE.",
+      NODE, range=(0.1, 3600.0)),
+    P("warn_drop_ratio", float, 0.5,
+      "Fraction of input frames dropped as stale (inference too slow) that makes diagnostics WARN.",
+      NODE, range=(0.0, 1.0)),
+    P("warn_latency", float, 0.2,
+      "Mean seconds from receipt to publication that makes diagnostics WARN.", NODE, range=(0.001, 60.0)),
+    P("error_reject_ratio", float, 0.5,
+      "Fraction of input frames rejected (bad encoding, corrupt data) that makes diagnostics ERROR.",
+      NODE, range=(0.0, 1.0)),
+    P("log_throttle_period", float, 5.0, "Seconds between repeated warnings of one kind.",
+      NODE, range=(0.1, 3600.0)),
+)
+del P
+
+BY_NAME: dict[str, ParamSpec] = {p.name: p for p in PARAMETERS}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+DEFAULTS: dict[str, object] = {p.name: p.default for p in PARAMETERS}
+
+
+def spec(name: str) -> ParamSpec:
+    """The entry of parameter ``name``; ConfigError listing the valid names when there is none."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"unknown parameter {name!r}; the parameters are: {', '.join(NAMES)}") from None
+
+
+def default(name: str):
+    return spec(name).default
+
+
+def names(*kinds: str) -> frozenset[str]:
+    """Names of the parameters whose change reconfigures one of ``kinds`` (e.g. DETECTOR)."""
+    return frozenset(p.name for p in PARAMETERS if p.reconfigures in kinds)
+
+
+def check(name: str, value) -> None:
+    """Raise ConfigError unless ``value`` is allowed for parameter ``name`` (unknown names too)."""
+    spec(name).check(value)
+
+
+def reconfigured_by(changed) -> set[str]:
+    """What a change of the parameters named in ``changed`` reconfigures (a subset of RECONFIGURES)."""
+    return {spec(name).reconfigures for name in changed}
+
+
+def _self_check() -> None:
+    for p in PARAMETERS:
+        assert p.type in TYPES and p.reconfigures in RECONFIGURES, p.name
+        assert (p.range is None or p.type in (int, float)) and (p.choices is None or p.type is str), p.name
+        p.check(p.default)  # every default is allowed
+
+
+_self_check()
