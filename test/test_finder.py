@@ -176,3 +176,20 @@ def test_helpers():
     finder = FaceFinder(SquareDetector())
     assert finder.search(frame((0, 0, 40)), Box(0, 0, 40, 40)) == Box(0, 0, 40, 40)  # at the image border
     assert finder.search(frame(), Box(0, 0, 40, 40)) is None
+
+
+def test_real_faces_held_still_are_found_in_every_frame_without_drifting_in_size():
+    """Haar on a real photo: each search looks for the size of the last full detection, so a box that
+    comes out a little larger cannot grow from frame to frame until the face is lost (it did)."""
+    from fer_ros.core.image import letterbox
+    from fer_ros.tools.demo import demo_photos
+
+    photo = letterbox(demo_photos()["astronaut_and_hopper"])  # faces of 126 and 61 px
+    p = EmotionPipeline(PipelineConfig(confirm_frames=1))
+    reported = run(p, [photo] * 30, fps=10.0)
+    assert p.finder.searches > 20
+    first = reported[0]
+    assert len(first) == 2 and all(set(faces) == set(first) for faces in reported)
+    for faces in reported:
+        for track_id, box in faces.items():
+            assert abs(box.width - first[track_id].width) <= 0.2 * first[track_id].width, (track_id, box)

@@ -14,7 +14,9 @@ Faces move little from one frame to the next, so :class:`FaceFinder` runs it onl
 
 and on every other frame looks for each tracked face again in a square around its last box, twice
 its size, scaled so that the face is about ``roi_face_size`` pixels (the detector's own small
-scale): cheap, and it follows the face as it moves. A face not found there is a miss; its track
+scale): cheap, and it follows the face as it moves. The size searched for is the one the face had
+at the last full detection, so a box that comes out a little larger or smaller cannot make the
+search drift in scale from frame to frame. A face not found there is a miss; its track
 lives on for ``track_max_age`` seconds (fer_ros.core.tracker), and is searched for again meanwhile.
 Works with any detector of fer_ros.core.detectors.
 """
@@ -69,8 +71,8 @@ class FaceFinder:
     """Full-frame detection on a schedule, cheap re-detection of each tracked face in between.
 
     ``find(bgr, stamp, tracked)`` returns the face boxes of this frame (pixels of ``bgr``, best
-    first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the last
-    boxes of the faces tracked so far (fer_ros.core.tracker.IouTracker.live).
+    first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the
+    faces tracked so far, each as (last box, side at the last full detection) (fer_ros.core.tracker).
     """
 
     def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
@@ -95,14 +97,14 @@ class FaceFinder:
         self.full_detections = 0
         self.searches = 0
 
-    def find(self, bgr: np.ndarray, stamp: float, tracked: list[Box]) -> Found:
+    def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
         small = thumbnail(bgr)
         cut = self._thumbnail is not None and scene_change(small, self._thumbnail) > self.scene_change_threshold
         if cut or self._last_full is None or not tracked or stamp < self._last_full \
                 or stamp - self._last_full >= self.detection_interval:
             return self._full(bgr, stamp, small, cut)
         self.searches += 1
-        found = [box for box in (self.search(bgr, box) for box in tracked) if box is not None]
+        found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
         if not found:  # every known face moved away or vanished: look everywhere
             return self._full(bgr, stamp, small, False)
         return Found(suppress(found)[: self.max_faces], full=False, scene_cut=False)
@@ -124,15 +126,17 @@ class FaceFinder:
         boxes = self.detector.detect(small, min_size)[: self.max_faces]
         return boxes if scale == 1.0 else [_scaled(b, 1 / scale) for b in boxes]
 
-    def search(self, bgr: np.ndarray, last: Box) -> Box | None:
-        """The face near ``last`` in ``bgr``: detection in a square of ``SEARCH`` times its size around
-        it, scaled so the face is ``roi_face_size`` pixels; the box overlapping ``last`` most, or None."""
-        side = int(round(SEARCH * max(last.width, last.height)))
+    def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
+        """The face near ``last`` in ``bgr``, ``size`` pixels wide (default: the side of ``last``):
+        detection in a square of ``SEARCH`` times ``size`` around ``last``, scaled so the face is
+        ``roi_face_size`` pixels; the box overlapping ``last`` most, or None."""
+        size = size or max(last.width, last.height)
+        side = int(round(SEARCH * size))
         x0 = last.x + last.width // 2 - side // 2
         y0 = last.y + last.height // 2 - side // 2
         region = _padded_crop(bgr, x0, y0, side)
         target = self.detector.roi_face_size
-        scale = target / max(last.width, last.height)
+        scale = target / size
         out = max(1, int(round(side * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         region = cv2.resize(region, (out, out), interpolation=interpolation)

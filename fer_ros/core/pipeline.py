@@ -110,12 +110,12 @@ class EmotionPipeline:
         others); ``confirm_frames`` 1 reports every face of a single photo."""
         started = time.perf_counter()
         stamp = started if stamp is None else stamp
-        found = self.finder.find(bgr, stamp, [t.box for t in self.tracker.live(stamp)])
+        found = self.finder.find(bgr, stamp, [(t.box, t.size) for t in self.tracker.live(stamp)])
         if found.scene_cut:  # the faces tracked so far were in another scene
             self.tracker.reset()
         boxes = found.boxes
         detected = time.perf_counter()
-        ids = self.tracker.update(boxes, stamp)
+        ids = self.tracker.update(boxes, stamp, full=found.full)
         crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
         scores = self._classify(crops, ids)
         classified = time.perf_counter()

@@ -13,6 +13,7 @@ class Track:
     box: Box
     last_seen: float  # seconds, in the caller's clock (image stamps)
     hits: int = 1  # frames in which a box was matched to it
+    size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
 
 
 class IouTracker:
@@ -45,8 +46,9 @@ class IouTracker:
         """Frames in which ``track_id`` was seen (0 for an unknown id)."""
         return next((t.hits for t in self.tracks if t.track_id == track_id), 0)
 
-    def update(self, boxes: list[Box], stamp: float) -> list[str]:
-        """Return one track id per box, in the order of ``boxes``."""
+    def update(self, boxes: list[Box], stamp: float, full: bool = True) -> list[str]:
+        """Return one track id per box, in the order of ``boxes``. ``full``: the boxes come from a
+        search of the whole frame, so they set each track's ``size`` (else it is kept)."""
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.reset()
         self._last_stamp = stamp
@@ -64,11 +66,13 @@ class IouTracker:
                 used.add(t)
                 self.tracks[t].box, self.tracks[t].last_seen = boxes[b], stamp
                 self.tracks[t].hits += 1
+                if full:
+                    self.tracks[t].size = max(boxes[b].width, boxes[b].height)
         for b, box in enumerate(boxes):
             if ids[b] is None:
                 ids[b] = f"face_{self._next_id}"
                 self._next_id += 1
-                self.tracks.append(Track(ids[b], box, stamp))
+                self.tracks.append(Track(ids[b], box, stamp, size=max(box.width, box.height)))
         if len(self.tracks) > self.max_tracks:  # keep the most recently seen
             self.tracks = sorted(self.tracks, key=lambda t: t.last_seen)[-self.max_tracks:]
         return ids
