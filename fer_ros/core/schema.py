@@ -101,10 +101,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "least 0.89, in our scene photos).", DETECTOR, range=(0.0, 1.0)),
     P("haar_min_neighbors", int, 4,
       "Haar cascade minNeighbors: higher finds fewer, surer faces (haar only).", DETECTOR, range=(1, 50)),
-    P("haar_scale_factor", float, 1.25,
+    P("haar_scale_factor", float, 1.15,
       "Haar cascade scaleFactor: step between the face sizes searched; larger is faster and may miss "
-      "faces between steps (haar only; 1.25 with minNeighbors 4 from the measured speed/recall curve, "
-      "docs/benchmark.md).", DETECTOR, range=(1.01, 2.0)),
+      "faces between steps (haar only; 1.15 with minNeighbors 4 from the measured speed/recall "
+      "curve, docs/benchmark.md).", DETECTOR, range=(1.01, 2.0)),
     # --- detection schedule and crops: changed in place
     P("detection_max_side", int, 640,
       "Frames whose longest side exceeds this many pixels are downscaled for detection only (0: never).",

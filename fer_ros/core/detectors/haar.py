@@ -30,7 +30,7 @@ class HaarDetector(FaceDetector):
     name = "haar"
     roi_face_size = 48  # a little over twice the cascade's 20-pixel window (measured: 40 misses more)
 
-    def __init__(self, min_neighbors: int = 5, scale_factor: float = 1.1, cascade_path: str | None = None,
+    def __init__(self, min_neighbors: int = 4, scale_factor: float = 1.15, cascade_path: str | None = None,
                  **_ignored):
         path = Path(cascade_path) if cascade_path else default_cascade_path()
         self._cascade = cv2.CascadeClassifier(str(path))
