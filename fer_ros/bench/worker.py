@@ -33,7 +33,7 @@ OURS = {
     "ours_defaults": {},
     "ours_yunet": {"yunet_model": None},  # what detector auto picks once fetch_models ran
     "ours_yunet_fast": {"yunet_model": None, "model": "fast"},
-    "ours_every_frame": {"detector": "haar", "haar_scale_factor": 1.1, "detection_interval": 0.0,
+    "ours_every_frame": {"detector": "haar", "haar_scale_factor": 1.1, "haar_min_neighbors": 5, "detection_interval": 0.0,
                          "confirm_frames": 1},
 }
 STILL_FRAMES, STILL_RATE = 3, 10.0  # a photo held before the camera for 0.3 s at 10 Hz (recall, false faces)
