@@ -22,15 +22,21 @@ from fer_ros.core.image import FRAME_SIZE, letterbox
 from fer_ros.node.conversions import bgr_to_image
 
 
+# These tests send a photo and look at the first answer: every face is reported at once unless a
+# test sets confirm_frames itself (test_node checks the default confirmation through the node).
+TEST_DEFAULTS = {"confirm_frames": 1}
+
+
 class NodeProcess:
     """``fer_node`` (or ``executable``, e.g. ``fer_lifecycle_node``) started with ``-p`` parameters
-    and remaps; its log is collected in ``output``. ``wait_ready`` waits for the line ``ready``."""
+    (over TEST_DEFAULTS) and remaps; its log is collected in ``output``. ``wait_ready`` waits for the
+    line ``ready``."""
 
     def __init__(self, params: dict | None = None, remaps: dict | None = None, namespace: str = "",
                  executable: str = "fer_node", ready: str = "ready:"):
         self.ready = ready
         command = [executable, "--ros-args"]
-        for name, value in (params or {}).items():
+        for name, value in {**TEST_DEFAULTS, **(params or {})}.items():
             command += ["-p", f"{name}:={value}"]
         for source, target in (remaps or {}).items():
             command += ["-r", f"{source}:={target}"]

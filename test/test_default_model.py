@@ -71,19 +71,19 @@ def test_single_pass_of_the_default_model_matches_it_mirror_averaged():
 def test_video_alternates_face_and_mirror_and_the_smoothed_scores_approach_the_mirror_average():
     """A still face in video: one pass per frame, the face and its mirror image on alternate frames,
     and the smoothed probabilities converge to the mirror-averaged model's."""
-    skimage = pytest.importorskip("skimage.data")
-    import cv2
-
+    pytest.importorskip("skimage.data")
     from fer_ros.core.preprocess import crop_faces
 
-    photo = cv2.cvtColor(skimage.astronaut(), cv2.COLOR_RGB2BGR)
+    from fer_ros.tools.demo import demo_photos
+
+    photo = demo_photos()["grace_hopper"]  # her face and its mirror image read differently
     pipeline = EmotionPipeline(PipelineConfig(detection_interval=0.0))  # the same box on every frame
     box = pipeline.detect(photo)[0]
     crop = crop_faces(photo, [box], 48, pipeline.config.face_margin)
     classifier = pipeline.classifier
     face, mirror = classifier.predict_single(crop)[0], classifier.predict_single(crop[:, :, ::-1].copy())[0]
     averaged = classifier.predict(crop)[0]
-    assert np.abs(face - mirror).max() > 0.01  # a real difference between the two views of this face
+    assert np.abs(face - mirror).max() > 0.1  # a real difference between the two views of this face
     raw, smoothed = [], []
     for index in range(90):  # 3 s at 30 fps
         faces = pipeline.process(photo, 10.0 + index / 30).faces

@@ -209,3 +209,34 @@ def test_worker_survives_mixed_log_severities_and_counts_frames_cut_off_by_shutd
     finally:
         node.close()
         rclpy.try_shutdown(context=context)
+
+
+def test_at_the_default_confirmation_a_face_is_published_from_its_second_frame(graph, two_faces):
+    """Through the node at the default confirm_frames (2): the first answer carries no face, the
+    next ones both faces of the photo, under the ids they were first seen with."""
+    from fer_ros.core.pipeline import PipelineConfig
+
+    confirm = PipelineConfig().confirm_frames
+    assert confirm == 2
+    process = NodeProcess({"confirm_frames": confirm, "publish_annotated": False, "diagnostic_period": 0.2},
+                          remaps={"image": "/confirm/image", "emotion": "/confirm/emotion",
+                                  "/diagnostics": "/confirm/diagnostics"})
+    try:
+        process.wait_ready()
+        emotions = graph.listen(FaceEmotionArray, "/confirm/emotion")
+        publisher = graph.image_publisher("/confirm/image")
+        wait_matched(publisher)
+        # 0.1 s apart in image time, as a 10 Hz camera (a dropped frame must not expire the track)
+        send_until(publisher, lambda i: image_msg(two_faces, 900 + i // 10, nanosec=i % 10 * 100_000_000),
+                   emotions, count=3)
+        assert len(emotions[0].faces) == 0, process.output
+        assert [len(m.faces) for m in emotions[1:3]] == [2, 2]
+        assert {f.id for f in emotions[1].faces} == {f.id for f in emotions[2].faces}
+        diagnostics = graph.listen(DiagnosticArray, "/confirm/diagnostics")
+
+        def awaiting():  # the two faces of the first frame, counted while they waited
+            values = [{kv.key: kv.value for kv in m.status[0].values} for m in list(diagnostics)]
+            return values and int(values[-1]["faces awaiting confirmation (total)"]) >= 2
+        assert wait_for(awaiting, 5), process.output
+    finally:
+        assert process.stop() == 0, process.output

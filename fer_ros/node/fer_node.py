@@ -216,6 +216,8 @@ class EmotionNodeCore:
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
                                                self.pipeline.detector_name, elapsed))
         self.stats.add_latency({**result.timings, "total": elapsed})
+        if result.unconfirmed:  # seen, not yet in a message (confirm_frames): counted, not dropped silently
+            self.stats.count("faces_unconfirmed", result.unconfirmed)
         if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
             drawn = annotate(bgr, result.faces, blur_faces=self.values["blur_faces"])
             self.annotated_pub.publish(bgr_to_image(drawn, msg.header))

@@ -279,7 +279,7 @@ def run(args) -> int:
                     if i % loop == 0:
                         jumps += 1
                         kept_at_jump += bool(ids & previous_ids)
-                    elif ids != previous_ids:
+                    elif previous_ids and ids != previous_ids:  # from none: the faces were just confirmed
                         id_changes_in_loop += 1
                 previous_ids = ids
             if i + 1 == warmup:

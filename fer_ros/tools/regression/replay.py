@@ -73,9 +73,11 @@ def replay(bag: str | Path, topic: str, msgtype: str, fps: float, params: list[s
                           startup_timeout)
     transport, node_input = INPUTS[msgtype]
     input_topic, emotion_topic = f"{NAMESPACE}/{node_input}", f"{NAMESPACE}/emotion"
+    # confirm_frames 1: every frame's faces are compared, also the first frame of a scene (a bag of
+    # photos shows each for a few frames only); a --param confirm_frames:=N given to run/bless wins.
     command = ["fer_node", "--ros-args", "-r", f"{node_input}:={input_topic}", "-r", f"emotion:={emotion_topic}",
                "-p", "publish_annotated:=false", "-p", "input_reliability:=reliable",
-               "-p", f"input_transport:={transport}"]
+               "-p", f"input_transport:={transport}", "-p", "confirm_frames:=1"]
     for param in params:
         command += ["-p", param]
     try:
