@@ -77,7 +77,8 @@ def test_video_alternates_face_and_mirror_and_the_smoothed_scores_approach_the_m
     from fer_ros.tools.demo import demo_photos
 
     photo = demo_photos()["grace_hopper"]  # her face and its mirror image read differently
-    pipeline = EmotionPipeline(PipelineConfig(detection_interval=0.0))  # the same box on every frame
+    # the whole frame on every frame, on the spot: the same box, so the same crop, every time
+    pipeline = EmotionPipeline(PipelineConfig(detection_interval=0.0, detection_thread=False))
     box = pipeline.detect(photo)[0]
     crop = crop_faces(photo, [box], 48, pipeline.config.face_margin)
     classifier = pipeline.classifier

@@ -7,6 +7,9 @@ scaling and mapping back.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -48,7 +51,9 @@ def frame(*squares: tuple[int, int, int]) -> np.ndarray:
 
 
 def pipeline(**settings) -> EmotionPipeline:
-    """Our pipeline with the square detector in place of the face detector."""
+    """Our pipeline with the square detector in place of the face detector; full detections on the
+    frame they are due (no background thread), so every run is the same frame by frame."""
+    settings.setdefault("detection_thread", False)
     p = EmotionPipeline(PipelineConfig(detector="haar", min_sharpness=0.0, **settings))
     p.detector = p.finder.detector = SquareDetector()
     return p
@@ -137,7 +142,7 @@ def test_a_still_photo_shown_for_a_fraction_of_a_second_is_reported():
     assert len(single[0]) == 2
 
 
-def test_a_scene_cut_searches_the_whole_frame_and_starts_new_tracks():
+def test_a_scene_cut_searches_the_whole_frame_at_once():
     p = pipeline()
     first = run(p, [frame((100, 100, 80))] * 5)
     grey = np.full((480, 640, 3), 150, np.uint8)  # most of the picture changes
@@ -166,6 +171,46 @@ def test_settings_change_live_and_keep_tracks():
     full = p.finder.full_detections
     later = run(p, [frame((100, 100, 80))] * 3, start=100 + 5 / FPS)
     assert p.finder.full_detections == full + 3 and set(later[-1]) == ids  # every frame, same face
+
+
+class HeldSquareDetector(SquareDetector):
+    """The background thread's detector: a whole frame waits until the test lets it go."""
+
+    def __init__(self):
+        super().__init__()
+        self.go = threading.Event()
+        self.started = threading.Event()
+
+    def detect(self, bgr, min_face_size=32, max_face_size=0):
+        if bgr.shape[:2] == (480, 640):
+            self.started.set()
+            assert self.go.wait(10), "never released"
+        return super().detect(bgr, min_face_size, max_face_size)
+
+
+def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
+    p = pipeline(detection_thread=True)
+    held = HeldSquareDetector()
+    p.finder.make_detector = lambda: held
+    p.finder.detection_thread = True
+    one = frame((100, 100, 80))
+    two = frame((100, 100, 80), (400, 250, 90))
+    reported = run(p, [one] * 15)  # frame 0 is searched whole on the spot (the first frame)
+    assert p.finder.full_detections == 1 and not held.started.is_set()
+    # 0.5 s later the scheduled detection starts in the background, and stays there ...
+    waiting = run(p, [two] * 10, start=100 + 15 / FPS)
+    assert held.started.is_set()
+    ids = set(reported[-1])
+    assert all(set(faces) == ids for faces in waiting)  # ... while every frame is answered, tracked face only
+    held.go.set()
+    for _ in range(100):  # until the thread has finished
+        if p.finder._pending is None or p.finder._pending.done():
+            break
+        time.sleep(0.01)
+    later = run(p, [two] * 3, start=100 + 25 / FPS)
+    assert [len(faces) for faces in later] == [1, 2, 2]  # the new face joins, then is confirmed
+    assert ids <= set(later[-1])
+    p.finder.close()
 
 
 def test_helpers():

@@ -8,8 +8,9 @@ Faces move little from one frame to the next, so :class:`FaceFinder` runs it onl
 - when the scene changed: the median grey-level difference of a 32x24 thumbnail from the one at
   the last full detection is above ``scene_change_threshold``, i.e. most of the picture changed (a
   new photo, the camera turned; faces moving in front of a still background change less than half
-  of it). The faces tracked so far then belong to the old scene: tracking starts afresh,
+  of it),
 - when none of the tracked faces is found near its last box (they all moved away or vanished),
+  unless a background detection (below) just brought faces,
 - after the stamps jumped back (a bag replayed in a loop),
 
 and on every other frame looks for each tracked face again in a square around its last box, twice
@@ -23,7 +24,9 @@ Works with any detector of fer_ros.core.detectors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -63,8 +66,11 @@ class Found:
     """The faces of one frame and how they were found."""
 
     boxes: list[Box]  # pixels of the frame, best first
-    full: bool  # the whole frame was searched (else only near the tracked faces)
+    full: bool  # the whole frame was searched for this frame (else near the tracked faces)
     scene_cut: bool  # most of the picture changed since the last full detection: a new scene
+    # per box: the face side a whole-frame detection measured (the size its track is searched at
+    # from now on), 0 where only the search near its last box found it
+    sizes: list[int] = field(default_factory=list)
 
 
 class FaceFinder:
@@ -73,57 +79,120 @@ class FaceFinder:
     ``find(bgr, stamp, tracked)`` returns the face boxes of this frame (pixels of ``bgr``, best
     first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the
     faces tracked so far, each as (last box, side at the last full detection) (fer_ros.core.tracker).
+
+    With ``detection_thread`` (and ``make_detector``, which builds a second detector for it), the
+    scheduled full detections while faces are tracked, and those of an empty scene, run in a
+    background thread on a copy of the frame, so they never delay a frame: the frames meanwhile are
+    answered by the searches near the known faces, and the faces the detection finds that are not
+    tracked yet join the frame in which it finishes. The first frame, a scene cut, stamps jumping
+    back and every tracked face lost are searched whole on the spot.
     """
 
     def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
-                 max_faces: int = 10, detection_interval: float = 0.5, scene_change_threshold: float = 20.0):
+                 max_faces: int = 10, detection_interval: float = 0.5, scene_change_threshold: float = 20.0,
+                 detection_thread: bool = False, make_detector: Callable[[], FaceDetector] | None = None):
         self.detector = detector
-        self.configure(detection_max_side, min_face_size, max_faces, detection_interval, scene_change_threshold)
+        self.make_detector = make_detector
+        self._executor: ThreadPoolExecutor | None = None
+        self._background: FaceDetector | None = None
+        self._pending: Future | None = None
+        self.configure(detection_max_side, min_face_size, max_faces, detection_interval, scene_change_threshold,
+                       detection_thread)
         self.reset()
 
     def configure(self, detection_max_side: int, min_face_size: int, max_faces: int, detection_interval: float,
-                  scene_change_threshold: float) -> None:
+                  scene_change_threshold: float, detection_thread: bool = False) -> None:
         """Change the settings; what is tracked stays."""
         self.detection_max_side = detection_max_side
         self.min_face_size = min_face_size
         self.max_faces = max_faces
         self.detection_interval = detection_interval
         self.scene_change_threshold = scene_change_threshold
+        self.detection_thread = detection_thread and self.make_detector is not None
+        self._pending = None  # a detection under the old settings is not waited for
+
+    def use_detector(self, detector: FaceDetector, make_detector: Callable[[], FaceDetector] | None) -> None:
+        """Switch to another detector; the next frame is searched whole."""
+        self.detector, self.make_detector, self._background = detector, make_detector, None
+        self.detection_thread = self.detection_thread and make_detector is not None
+        self.reset()
 
     def reset(self) -> None:
         """Forget the schedule: the next frame gets a full detection."""
         self._last_full: float | None = None
         self._thumbnail: np.ndarray | None = None
+        self._pending = None
         self.full_detections = 0
         self.searches = 0
+
+    def close(self) -> None:
+        """Stop the background thread (a detection still running is not waited for)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        self._pending = None
 
     def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
         small = thumbnail(bgr)
         cut = self._thumbnail is not None and scene_change(small, self._thumbnail) > self.scene_change_threshold
-        if cut or self._last_full is None or not tracked or stamp < self._last_full \
-                or stamp - self._last_full >= self.detection_interval:
+        if cut or self._last_full is None or stamp < self._last_full:
             return self._full(bgr, stamp, small, cut)
+        due = not tracked or stamp - self._last_full >= self.detection_interval
+        if due and not self.detection_thread:
+            return self._full(bgr, stamp, small, False)
+        arrived = self._arrived()
+        if due and self._pending is None:  # start the next one in the background
+            self._start(bgr, stamp, small)
         self.searches += 1
         found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
-        if not found:  # every known face moved away or vanished: look everywhere
+        if tracked and not found and not arrived:  # every known face moved away or vanished: look everywhere
             return self._full(bgr, stamp, small, False)
-        return Found(suppress(found)[: self.max_faces], full=False, scene_cut=False)
+        boxes = suppress(found)
+        sizes = [0] * len(boxes)
+        for box in arrived:  # a face the background detection found: new, or missed by the search
+            same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
+            if same:
+                sizes[same[0]] = max(box.width, box.height)  # a fresh measure of its size
+            else:
+                boxes.append(box)
+                sizes.append(max(box.width, box.height))
+        return Found(boxes[: self.max_faces], full=False, scene_cut=False, sizes=sizes[: self.max_faces])
 
     def _full(self, bgr: np.ndarray, stamp: float, small: np.ndarray, cut: bool) -> Found:
+        self._last_full, self._thumbnail, self._pending = stamp, small, None
+        self.full_detections += 1
+        boxes = self.detect(bgr)
+        return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes])
+
+    def _start(self, bgr: np.ndarray, stamp: float, small: np.ndarray) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="fer_face_detection")
+        if self._background is None:
+            self._background = self.make_detector()  # its own: detectors keep per-call state
         self._last_full, self._thumbnail = stamp, small
         self.full_detections += 1
-        return Found(self.detect(bgr), full=True, scene_cut=cut)
+        self._pending = self._executor.submit(self._detect_with, self._background, bgr.copy())
+
+    def _arrived(self) -> list[Box]:
+        """The boxes of a finished background detection (once), else nothing."""
+        if self._pending is None or not self._pending.done():
+            return []
+        pending, self._pending = self._pending, None
+        return pending.result()  # a detector error surfaces here, on the frame thread
 
     def detect(self, bgr: np.ndarray) -> list[Box]:
         """Faces in the whole of ``bgr`` (at most ``max_faces``, best first), detected on a copy whose
         longest side is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""
+        return self._detect_with(self.detector, bgr)
+
+    def _detect_with(self, detector: FaceDetector, bgr: np.ndarray) -> list[Box]:
         longest = max(bgr.shape[:2])
         limit = self.detection_max_side
         scale = limit / longest if limit and longest > limit else 1.0
         size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))  # thin frames keep 1 px
         small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
         min_size = max(8, int(round(self.min_face_size * scale)))
-        boxes = self.detector.detect(small, min_size)[: self.max_faces]
+        boxes = detector.detect(small, min_size)[: self.max_faces]
         return boxes if scale == 1.0 else [_scaled(b, 1 / scale) for b in boxes]
 
     def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
@@ -145,6 +214,16 @@ class FaceFinder:
         boxes = [_scaled(b, 1 / scale, x0, y0) for b in found]
         boxes = [b for b in boxes if b.iou(last) > 0]
         return max(boxes, key=last.iou) if boxes else None
+
+
+def _same_face(now: Box, then: Box) -> bool:
+    """Whether ``then``, found a few frames ago by the background detection, is the face at ``now``
+    (it may have moved since): they overlap, or the centre of one lies inside the other."""
+    def inside(a: Box, b: Box) -> bool:
+        cx, cy = a.x + a.width / 2, a.y + a.height / 2
+        return b.x <= cx <= b.x + b.width and b.y <= cy <= b.y + b.height
+
+    return now.iou(then) > 0.2 or inside(now, then) or inside(then, now)
 
 
 def _scaled(box: Box, factor: float, dx: int = 0, dy: int = 0) -> Box:

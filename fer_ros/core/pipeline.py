@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class PreparedChange:
 
     config: PipelineConfig
     changed: set[str]
-    detector: tuple | None  # (backend name, the line saying why, FaceDetector) when rebuilt
+    detector: tuple | None  # (backend name, the line saying why, FaceDetector, its factory) when rebuilt
     classifier: object | None  # EmotionBackend when rebuilt
     full: bool = False
 
@@ -63,9 +64,9 @@ class EmotionPipeline:
         detector = classifier = None
         if full or changed & DETECTOR_FIELDS:
             name, yunet_model, choice = resolve_detector(config.detector, config.yunet_model)
-            detector = (name, choice, create_detector(
-                name, model_path=yunet_model, score_threshold=config.detection_threshold,
-                min_neighbors=config.haar_min_neighbors, scale_factor=config.haar_scale_factor))
+            make = partial(create_detector, name, model_path=yunet_model, score_threshold=config.detection_threshold,
+                           min_neighbors=config.haar_min_neighbors, scale_factor=config.haar_scale_factor)
+            detector = (name, choice, make(), make)  # make: the background detection's own copy
         if full or changed & CLASSIFIER_FIELDS:
             classifier = create_classifier(config.classifier_backend, config.model,
                                            num_threads=config.num_threads)
@@ -77,22 +78,21 @@ class EmotionPipeline:
         id and smoothed state; only a rebuilt part starts afresh. Returns the changed field names."""
         c = change.config
         if change.detector is not None:
-            self.detector_name, self.detector_choice, self.detector = change.detector
+            self.detector_name, self.detector_choice, self.detector, self._make_detector = change.detector
         if change.classifier is not None:
             self.classifier = change.classifier
         finder = (c.detection_max_side, c.min_face_size, c.max_faces, c.detection_interval,
                   c.scene_change_threshold)
         if change.full:
-            self.finder = FaceFinder(self.detector, *finder)
+            self.finder = FaceFinder(self.detector, *finder, c.detection_thread, self._make_detector)
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
                                             max_age=c.track_max_age)
             self._passes: dict[str, int] = {}  # track id -> classifier passes so far (mirror alternation)
         else:
             if change.detector is not None:  # the new detector searches the whole frame next
-                self.finder.detector = self.detector
-                self.finder.reset()
-            self.finder.configure(*finder)
+                self.finder.use_detector(self.detector, self._make_detector)
+            self.finder.configure(*finder, c.detection_thread)
             self.tracker.iou_threshold, self.tracker.max_age = c.track_iou_threshold, c.track_max_age
             self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
                                     max_age=c.track_max_age)
@@ -111,11 +111,9 @@ class EmotionPipeline:
         started = time.perf_counter()
         stamp = started if stamp is None else stamp
         found = self.finder.find(bgr, stamp, [(t.box, t.size) for t in self.tracker.live(stamp)])
-        if found.scene_cut:  # the faces tracked so far were in another scene
-            self.tracker.reset()
         boxes = found.boxes
         detected = time.perf_counter()
-        ids = self.tracker.update(boxes, stamp, full=found.full)
+        ids = self.tracker.update(boxes, stamp, found.sizes)
         crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
         scores = self._classify(crops, ids)
         classified = time.perf_counter()

@@ -112,6 +112,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("detection_interval", float, 0.5,
       "Seconds between full-frame detections while faces are tracked; in between, each tracked face is "
       "re-detected near its last box (0: full detection on every frame).", TRACKING, range=(0.0, 10.0)),
+    P("detection_thread", bool, True,
+      "Run the scheduled full-frame detections (and those of an empty scene) in a background thread, so "
+      "they never delay a frame; false: on the frame they are due (reproducible frame by frame).",
+      TRACKING),
     P("scene_change_threshold", float, 20.0,
       "Median grey-level change (0-255) of a 32x24 thumbnail since the last full detection that "
       "triggers a full detection at once and starts tracking afresh (a new scene, the camera turned: "

@@ -46,9 +46,11 @@ class IouTracker:
         """Frames in which ``track_id`` was seen (0 for an unknown id)."""
         return next((t.hits for t in self.tracks if t.track_id == track_id), 0)
 
-    def update(self, boxes: list[Box], stamp: float, full: bool = True) -> list[str]:
-        """Return one track id per box, in the order of ``boxes``. ``full``: the boxes come from a
-        search of the whole frame, so they set each track's ``size`` (else it is kept)."""
+    def update(self, boxes: list[Box], stamp: float, sizes: list[int] | None = None) -> list[str]:
+        """Return one track id per box, in the order of ``boxes``. ``sizes``: per box the face side a
+        whole-frame detection measured, which becomes its track's ``size``, or 0 to keep the track's
+        (default: each box's own side)."""
+        sizes = [max(b.width, b.height) for b in boxes] if sizes is None else sizes
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.reset()
         self._last_stamp = stamp
@@ -66,13 +68,12 @@ class IouTracker:
                 used.add(t)
                 self.tracks[t].box, self.tracks[t].last_seen = boxes[b], stamp
                 self.tracks[t].hits += 1
-                if full:
-                    self.tracks[t].size = max(boxes[b].width, boxes[b].height)
+                self.tracks[t].size = sizes[b] or self.tracks[t].size
         for b, box in enumerate(boxes):
             if ids[b] is None:
                 ids[b] = f"face_{self._next_id}"
                 self._next_id += 1
-                self.tracks.append(Track(ids[b], box, stamp, size=max(box.width, box.height)))
+                self.tracks.append(Track(ids[b], box, stamp, size=sizes[b] or max(box.width, box.height)))
         if len(self.tracks) > self.max_tracks:  # keep the most recently seen
             self.tracks = sorted(self.tracks, key=lambda t: t.last_seen)[-self.max_tracks:]
         return ids
