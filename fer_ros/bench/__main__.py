@@ -28,7 +28,7 @@ from pathlib import Path
 
 from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
 from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 
 DEFAULT_SCENES = "../shared/data/scenes"
 DEFAULT_YUNET = "../shared/models/face_detection_yunet_2023mar.onnx"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/fer_bench/image", "/fer_bench/emotion"
 

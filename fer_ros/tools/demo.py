@@ -29,7 +29,7 @@ from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node.conversions import image_to_bgr
 from fer_ros.tools.bags import write_image_bag
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 from fer_ros.tools.player import play
 
 IMAGE_TOPIC = "/camera/image_raw"

@@ -34,7 +34,7 @@ import numpy as np
 import psutil
 
 from fer_ros.core.image import FRAME_SIZE, letterbox
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/soak/image", "/soak/emotion"
 START_STAMP = 1_700_000_000.0  # seconds; each loop of --loop-every frames starts here again

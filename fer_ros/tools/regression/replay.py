@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fer_ros.tools.bags import TYPESTORE, read_raw
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 from fer_ros.tools.regression import RegressionError
 from fer_ros.tools.regression.bag import INPUTS, copy_topic, image_topics, stamp_key
 
