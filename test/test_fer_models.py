@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.classifiers.onnx import EmotionClassifier
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import ModelError
 from fer_models.data import DatasetError, attach_ferplus, load_split, read_csv
@@ -105,7 +105,8 @@ def always_happy(tmp_path_factory):
     """An exported model that answers 'happy' for every face: its metrics are known exactly."""
     from keras import layers
 
-    from fer_models.export import export_onnx, write_sidecar
+    from fer_models.export import export_onnx
+    from fer_ros.core.sidecar import write_sidecar
 
     inputs = keras.Input((48, 48, 1))
     x = layers.GlobalAveragePooling2D()(inputs)
