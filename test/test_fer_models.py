@@ -209,32 +209,6 @@ def test_initial_weights_copy_a_trained_model_of_the_same_architecture_only(tmp_
         start_from(fernet(width=8), str(tmp_path / "trained.keras"))
 
 
-def test_slimming_keeps_the_strongest_channels_and_the_function_they_compute(tmp_path):
-    import keras
-
-    from fer_models.architectures import fernet
-    from fer_models.slim import main as slim_main
-
-    wide = fernet(width=8)
-    for norm in (layer for layer in wide.layers if isinstance(layer, keras.layers.BatchNormalization)):
-        gamma, beta, mean, variance = (w.copy() for w in norm.get_weights())
-        gamma[:] = RNG.uniform(0.5, 2.0, gamma.shape)
-        beta[:] = RNG.uniform(0.0, 0.5, beta.shape)
-        weak = RNG.permutation(len(gamma))[: len(gamma) // 2]
-        gamma[weak] = beta[weak] = 0.0  # channels that output exactly 0 after the ReLU
-        norm.set_weights([gamma, beta, RNG.uniform(-1, 1, mean.shape), RNG.uniform(0.5, 2, variance.shape)])
-    wide.save(tmp_path / "wide.keras")
-    assert slim_main(["--model", str(tmp_path / "wide.keras"), "--width", "4",
-                      "--out", str(tmp_path / "narrow.keras")]) == 0
-    narrow = keras.models.load_model(tmp_path / "narrow.keras", compile=False)
-    assert narrow.name == "fernet_w4"
-    faces = RNG.integers(0, 256, (5, 48, 48, 1)).astype("float32")
-    # Dropping only channels that are always 0 leaves the network's answers unchanged.
-    np.testing.assert_allclose(narrow.predict(faces, verbose=0), wide.predict(faces, verbose=0), atol=1e-5)
-    with pytest.raises(ValueError, match="cannot slim fernet_w8 to width 16"):
-        slim_main(["--model", str(tmp_path / "wide.keras"), "--width", "16", "--out", str(tmp_path / "x.keras")])
-
-
 def test_distillation_and_time_budget(tiny_csv, tmp_path):
     """A second run, a small fernet with less dropout, learns from the first (--teacher, online), with
     random erasing; a zero-second budget stops it after one epoch."""
