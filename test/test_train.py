@@ -138,3 +138,24 @@ def test_random_erasing_covers_one_bounded_rectangle_per_chosen_face():
     faces = np.random.default_rng(1).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
     np.testing.assert_array_equal(augment(faces, np.random.default_rng(7)),
                                   augment(faces, np.random.default_rng(7), erasing=0.0))
+
+
+def test_the_defaults_are_the_shipped_default_models_recipe():
+    """`python -m fer_models.train` with no flags trains what MODEL_CARD.md's command trained; only
+    the places (data, out), the wall-clock budget that planned its 64 epochs, the patience that
+    never stopped it and the log format differ."""
+    import re
+    import shlex
+
+    from fer_models import train
+    from fer_ros.core.classifiers.onnx import SHIPPED_MODELS
+
+    card = (SHIPPED_MODELS["default"].parent / "MODEL_CARD.md").read_text()
+    command = re.search(r"```\npython -m fer_models\.train (.*?)\n```", card, re.S).group(1)
+    recorded = vars(train.parse_args(shlex.split(command.replace("\\\n", " "))))
+    defaults = vars(train.parse_args([]))
+    assert "64 of 300" in card and defaults["epochs"] == 64
+    assert defaults["time_budget"] == 0 and defaults["patience"] == 0  # no budget, no early stopping
+    places = {"data", "out", "epochs", "time_budget", "patience", "no_progress"}
+    assert {k: v for k, v in defaults.items() if k not in places} == \
+        {k: v for k, v in recorded.items() if k not in places}
