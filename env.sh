@@ -8,7 +8,7 @@ export PATH="$FER_ROS_ROOT/install/fer_ros/lib/fer_ros:$PATH"
 export PYTHONSAFEPATH=1
 # Fast DDS's default transport drops most large best-effort image frames. Unless a transport is
 # chosen already, use our one-machine profile: shared memory for data, UDP for fast discovery
-# (fer_ros/tools/dds.py; README "Fast DDS and large images").
+# (fer_ros/node/dds.py; README "Fast DDS and large images").
 if [ -z "${FASTDDS_BUILTIN_TRANSPORTS:-}" ] && [ -z "${FASTDDS_DEFAULT_PROFILES_FILE:-}" ]; then
-  export FASTDDS_DEFAULT_PROFILES_FILE="$FER_ROS_ROOT/fer_ros/tools/fastdds_large_frames.xml"
+  export FASTDDS_DEFAULT_PROFILES_FILE="$FER_ROS_ROOT/fer_ros/node/fastdds_large_frames.xml"
 fi

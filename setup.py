@@ -18,7 +18,7 @@ setup(
                 'ONNX Runtime) and training code of the fer_ros ROS 2 package, without ROS.',
     license='MIT',
     python_requires='>=3.10',
-    packages=['fer_ros', 'fer_ros.core', 'fer_ros.core.detectors', 'fer_models'],
+    packages=['fer_ros', 'fer_ros.core', 'fer_ros.core.classifiers', 'fer_ros.core.detectors', 'fer_models'],
     package_data={'fer_ros': ['models/*.onnx', 'models/*.json', 'models/*.md']},
     install_requires=[
         'numpy',

@@ -19,7 +19,7 @@ started = time.perf_counter()
 import numpy as np
 face = np.full((1, 48, 48), 128, np.uint8)
 if sys.argv[1] == "onnx":
-    from fer_ros.core.classifier import EmotionClassifier
+    from fer_ros.core.classifiers.onnx import EmotionClassifier
     EmotionClassifier(sys.argv[2] or None).predict(face)
 else:
     import os

@@ -14,7 +14,7 @@ import statistics
 
 import numpy as np
 
-from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.classifiers.onnx import EmotionClassifier
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
 from fer_models.latency import latency_ms_per_face
 

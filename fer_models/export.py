@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_ros.core.classifier import EmotionClassifier, sha256_of
-from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.classifiers.onnx import EmotionClassifier
+from fer_ros.core.sidecar import write_sidecar
 
 PARITY_TOLERANCE = 1e-4
 
@@ -57,22 +57,6 @@ def with_temperature(model, temperature: float):
     log_probabilities = keras.ops.log(keras.ops.clip(model(inputs), 1e-12, 1.0))
     scaled = keras.layers.Softmax(name="probabilities")(log_probabilities / temperature)
     return keras.Model(inputs, scaled, name=model.name)
-
-
-def write_sidecar(model_path: Path, name: str, input_size: int, extra: dict | None = None) -> Path:
-    sidecar = model_path.with_suffix(".json")
-    spec = {
-        "name": name,
-        "input_size": input_size,
-        "color": "gray",
-        "value_range": [0.0, 255.0],  # raw grey levels; the network rescales internally
-        "labels": list(EMOTIONS),
-        "output": "probabilities",
-        "sha256": sha256_of(model_path),
-        **(extra or {}),
-    }
-    sidecar.write_text(json.dumps(spec, indent=2) + "\n")
-    return sidecar
 
 
 def parity(keras_model, onnx_path: Path, faces: np.ndarray) -> float:

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from fer_ros.core.classifier import EmotionClassifier
+from fer_ros.core.classifiers.onnx import EmotionClassifier
 
 
 def latency_ms_per_face(classifier, faces: np.ndarray, repeats: int = 200) -> float:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_models.export import write_sidecar
-from fer_ros.core.classifier import EmotionClassifier, ModelSpec
+from fer_ros.core.classifiers.onnx import EmotionClassifier
+from fer_ros.core.sidecar import ModelSpec, read_fields, sidecar_path, update_sidecar, write_sidecar
 
 PARITY_TOLERANCE = 1e-5
 
@@ -74,14 +74,12 @@ def main(argv=None) -> int:
     parser.add_argument("averaged", type=Path, help="a mirror-averaged export (.onnx with its sidecar)")
     parser.add_argument("out", type=Path, help="the single-pass .onnx to write; its sidecar goes beside it")
     args = parser.parse_args(argv)
-    spec = ModelSpec.from_file(args.averaged.with_suffix(".json"))
+    spec = ModelSpec.from_file(sidecar_path(args.averaged))
     cut(args.averaged, args.out)
-    sidecar = json.loads(args.averaged.with_suffix(".json").read_text())
-    extra = {k: v for k, v in sidecar.items() if k == "parameters"}
+    extra = {k: v for k, v in read_fields(args.averaged).items() if k == "parameters"}
     write_sidecar(args.out, spec.name.removesuffix("_flipavg"), spec.input_size,
                   {**extra, "single_pass_of": args.averaged.name})
-    sidecar["single_pass"] = args.out.name
-    args.averaged.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    update_sidecar(args.averaged, single_pass=args.out.name)
     faces = np.random.default_rng(0).integers(0, 256, (64, spec.input_size, spec.input_size), dtype=np.uint8)
     difference = parity(args.averaged, args.out, faces)
     print(json.dumps({"single_pass": str(args.out), "bytes": args.out.stat().st_size,

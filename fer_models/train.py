@@ -1,14 +1,26 @@
-"""Train an emotion model on FER2013, validating (and early-stopping) on PublicTest.
+"""Train an emotion model on FER2013, validating (and choosing the best epoch) on PublicTest.
 
-Reads top to bottom like a keras-io example: setup, data, hyperparameters, augmentation, model, run.
-Every epoch writes a resumable backup to ``OUT/backup`` and the best model (by PublicTest accuracy)
-to ``OUT/best.keras``; running the same command again resumes where it stopped, and a larger
-``--epochs`` continues a finished run.
+With no flags this is the recipe of the shipped ``default`` model (fer_ros/models/MODEL_CARD.md):
+fernet width 32, 64 epochs, AdamW at a peak learning rate of 0.003 with cosine decay, random erasing,
+seed 1337, reading the Kaggle FER2013 CSV from ../shared and writing the run to runs/default:
 
-    python -m fer_models.train --data ../shared/data/fer2013/fer2013.csv.gz --out runs/fernet
+    python -m fer_models.train
 
-The code uses Keras 3 alone, so it runs on any Keras backend: TensorFlow by default, or JAX/PyTorch on
-a GPU box (``KERAS_BACKEND=jax``). ``--teacher`` distils a larger trained model into this one.
+(the card's run was ``--epochs 300 --time-budget 420`` on one GPU, which planned those 64 epochs; with
+``--epochs 64`` the schedule is nearly the same on any machine.) Any hyperparameter below is a flag,
+e.g. ``--data fer2013.csv.gz --out runs/w24 --width 24``. The shipped ``fast`` model is width 16 in two
+stages, the second continuing the first with ``default`` as online teacher (MODEL_CARD_fast.md):
+
+    python -m fer_models.train --width 16 --epochs 67 --out runs/w16
+    python -m fer_models.jobs.fernet_from_onnx --onnx fer_ros/models/fer_default.onnx --out runs/teacher.keras
+    python -m fer_models.train --width 16 --epochs 66 --out runs/fast --initial-weights runs/w16/best.keras \\
+        --teacher runs/teacher.keras --lr 0.001 --warmup-epochs 1
+
+Every epoch writes a resumable backup to ``OUT/backup`` and the best model (by PublicTest accuracy) to
+``OUT/best.keras``; running the same command again resumes where it stopped, and a larger ``--epochs``
+continues a finished run. The code uses Keras 3 alone, so it runs on any Keras backend: TensorFlow by
+default, or JAX/PyTorch on a GPU box (``KERAS_BACKEND=jax``). Export the result with
+``python -m fer_models.export`` and measure it with ``python -m fer_models.evaluate``.
 """
 
 from __future__ import annotations
@@ -25,48 +37,84 @@ import numpy as np
 from fer_models.evaluate import rescale
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
 
+# --- Hyperparameters: the recipe of the shipped `default` model (each one is also a flag) ----------
+DATA = "../shared/data/fer2013/fer2013.csv.gz"  # Kaggle fer2013.csv[.gz], or a folder of train/ test/
+OUT = "runs/default"          # run folder: backup, best.keras, history.csv, args.json, summary.json
+TRAIN_SPLIT = "Training"      # a Usage value of the CSV, or a folder name
+VAL_SPLIT = "PublicTest"      # chooses the best epoch (PrivateTest is never used)
+ARCH = "fernet"               # fer_models.architectures: fernet, baseline or mobilenet_v2
+WIDTH = 32                    # fernet: channels of the first stage (`fast` is 16)
+DROPOUT = 0.4                 # fernet: dropout before the classifier
+EPOCHS = 64                   # the cosine schedule reaches zero at the last one
+BATCH_SIZE = 128
+LEARNING_RATE = 3e-3          # AdamW's peak, after WARMUP_EPOCHS of linear warm-up; then cosine decay
+WARMUP_EPOCHS = 3
+WEIGHT_DECAY = 0.01           # AdamW's decoupled weight decay
+LABEL_SMOOTHING = 0.1
+CLASS_WEIGHT_POWER = 0.3      # class weight (n_max / n_class) ** power; 0: no class weighting
+PATIENCE = 0                  # stop after this many epochs without a better val accuracy; 0: never
+TIME_BUDGET = 0.0             # seconds: fewer epochs (and a shorter schedule) to fit; 0: no limit
+SEED = 1337
+# Augmentation of each training face (on the host, OpenCV): random mirror, and
+ROTATION_DEGREES = 14.4       # rotation up to +-14.4 degrees
+ZOOM = 0.15                   # scale 1 +- 0.15
+SHIFT = 0.1                   # translation up to +-10% of the size
+CONTRAST = 0.3                # contrast 1 +- 0.3 around the face's mean
+RANDOM_ERASING = 0.4          # probability of one rectangle of noise (2-25% of the face)
+# Optional targets (off unless --ferplus / --teacher is given): (1 - mix) x label + mix x other.
+FERPLUS_MIX = 0.5             # FER+ vote fractions (fer2013new.csv)
+TEACHER_MIX = 0.5             # a trained teacher's predictions on each augmented batch
+TEACHER_TEMPERATURE = 2.0     # softens the teacher: p ** (1/T), renormalised
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m fer_models.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="fer2013.csv[.gz] (Kaggle layout) or a train/ test/ folder")
-    p.add_argument("--out", required=True, help="run folder: checkpoints, best model, history")
-    p.add_argument("--arch", default="fernet", choices=["baseline", "fernet", "mobilenet_v2"])
-    p.add_argument("--width", type=int, default=24, help="fernet: channels of the first stage")
-    p.add_argument("--dropout", type=float, default=0.4, help="fernet: dropout before the classifier")
+    p = argparse.ArgumentParser(prog="python -m fer_models.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", default=DATA, help="fer2013.csv[.gz] (Kaggle layout) or a train/ test/ folder")
+    p.add_argument("--out", default=OUT, help="run folder: checkpoints, best model, history")
+    p.add_argument("--arch", default=ARCH, choices=["baseline", "fernet", "mobilenet_v2"])
+    p.add_argument("--width", type=int, default=WIDTH, help="fernet: channels of the first stage")
+    p.add_argument("--dropout", type=float, default=DROPOUT, help="fernet: dropout before the classifier")
     p.add_argument("--imagenet-weights", help="mobilenet_v2: local no-top ImageNet weights file")
-    p.add_argument("--train-split", default="Training", help="Usage value (CSV) or folder name")
-    p.add_argument("--val-split", default="PublicTest", help="Usage value (CSV) or folder name")
+    p.add_argument("--train-split", default=TRAIN_SPLIT, help="Usage value (CSV) or folder name")
+    p.add_argument("--val-split", default=VAL_SPLIT, help="Usage value (CSV) or folder name")
     p.add_argument("--ferplus", help="fer2013new.csv: mix FER+ vote fractions into the targets")
-    p.add_argument("--ferplus-mix", type=float, default=0.5, help="weight of FER+ votes in the target")
-    p.add_argument("--teacher", help="a trained .keras model whose softened predictions join the targets")
-    p.add_argument("--teacher-mix", type=float, default=0.5, help="weight of the teacher in the target")
-    p.add_argument("--teacher-temperature", type=float, default=2.0,
+    p.add_argument("--ferplus-mix", type=float, default=FERPLUS_MIX, help="weight of FER+ votes in the target")
+    p.add_argument("--teacher", help="a trained .keras model run on every augmented batch, whose softened "
+                                     "predictions join the targets (online distillation)")
+    p.add_argument("--teacher-mix", type=float, default=TEACHER_MIX, help="weight of the teacher in the target")
+    p.add_argument("--teacher-temperature", type=float, default=TEACHER_TEMPERATURE,
                    help="softens the teacher's probabilities: p ** (1/T), renormalised")
     p.add_argument("--teacher-online", action="store_true",
-                   help="run the teacher on every augmented batch (slower; without it the teacher sees "
-                        "each training face once, un-augmented)")
+                   help="accepted for recorded commands: a --teacher always runs on every augmented batch")
     p.add_argument("--initial-weights",
                    help="a trained .keras model of the same architecture to start from (fine-tuning)")
-    p.add_argument("--epochs", type=int, default=24)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
-    p.add_argument("--warmup-epochs", type=int, default=1)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--random-erasing", type=float, default=0.0,
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    p.add_argument("--lr", type=float, default=LEARNING_RATE, help="peak learning rate (cosine decay)")
+    p.add_argument("--warmup-epochs", type=int, default=WARMUP_EPOCHS)
+    p.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY)
+    p.add_argument("--label-smoothing", type=float, default=LABEL_SMOOTHING)
+    p.add_argument("--random-erasing", type=float, default=RANDOM_ERASING,
                    help="probability of covering a random rectangle of each training face with noise")
-    p.add_argument("--class-weight-power", type=float, default=0.3,
+    p.add_argument("--class-weight-power", type=float, default=CLASS_WEIGHT_POWER,
                    help="class weight = (n_max / n_class) ** power; 0 turns class weighting off")
-    p.add_argument("--patience", type=int, default=8, help="early stopping on validation accuracy")
-    p.add_argument("--time-budget", type=float, default=0,
+    p.add_argument("--patience", type=int, default=PATIENCE,
+                   help="early stopping on validation accuracy after this many epochs; 0: never")
+    p.add_argument("--time-budget", type=float, default=TIME_BUDGET,
                    help="seconds of training this run may take: the epoch count (and so the cosine "
                         "schedule) shrinks to what fits, planned from measured epoch times; 0: no limit")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training rows (smoke tests)")
-    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--no-progress", action="store_true", help="one line per epoch instead of a bar")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.teacher_online and not args.teacher:
+        p.error("--teacher-online needs --teacher MODEL.keras")
+    args.teacher_online = bool(args.teacher)  # recorded in args.json, read by fer_models.model_card
+    return args
 
 
+# --- Data: targets and class weights ----------------------------------------------------------------
 def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:
     """Inverse-frequency weights softened by ``power`` and normalised to a mean of 1 over samples."""
     counts = np.bincount(labels, minlength=NUM_EMOTIONS).astype(np.float64)
@@ -82,97 +130,21 @@ def targets(split, ferplus_mix: float) -> np.ndarray:
     return (1 - ferplus_mix) * onehot + ferplus_mix * split.soft_labels
 
 
-class Teacher:
-    """A trained model whose predictions become part of the training targets (distillation): the
-    mean of its probabilities for each face and its mirror image, softened by ``temperature``."""
-
-    def __init__(self, path: str, temperature: float):
-        import keras
-
-        self.model = keras.models.load_model(path, compile=False)
-        self.temperature = temperature
-        self._lock = threading.Lock()  # data workers call it from several threads
-
-    def targets(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        both = np.concatenate([images, images[:, :, ::-1]])
-        with self._lock:  # predict_on_batch: no per-call dataset set-up, unlike predict
-            probs = np.concatenate([np.asarray(self.model.predict_on_batch(both[i:i + batch_size]))
-                                    for i in range(0, len(both), batch_size)])
-        probs = (probs[:len(images)] + probs[len(images):]) / 2
-        return rescale(probs, self.temperature, floor=1e-8).astype(np.float32)
-
-
-def start_from(model, path: str) -> None:
-    """Copy the weights of the trained model at ``path`` into ``model`` (the same architecture)."""
-    import keras
-
-    trained = keras.models.load_model(path, compile=False)
-    ours, theirs = [w.shape for w in model.get_weights()], [w.shape for w in trained.get_weights()]
-    if ours != theirs:
-        raise SystemExit(f"--initial-weights {path}: {trained.name} ({trained.count_params():,} parameters) "
-                         f"is not the architecture being trained, {model.name} ({model.count_params():,}); "
-                         "pass the same --arch and --width it was trained with")
-    model.set_weights(trained.get_weights())
-
-
-def accelerator() -> str:
-    """The device the Keras backend trains on, in words."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-        device = jax.devices()[0]
-        return f"jax on {device.platform.upper()}: {device.device_kind}"
-    if backend == "torch":
-        import torch
-        return f"torch on {'GPU: ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}"
-    import tensorflow as tf
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"tensorflow on {'GPU: ' + gpus[0].name if gpus else 'CPU'}"
-
-
-def best_so_far(history: Path) -> float:
-    """The best ``val_accuracy`` in a run's ``history.csv`` (-1 when there is none yet)."""
-    rows = history.read_text().splitlines() if history.exists() else []
-    if not rows or "val_accuracy" not in rows[0].split(","):
-        return -1.0
-    column = rows[0].split(",").index("val_accuracy")
-    return max((float(row.split(",")[column]) for row in rows[1:]), default=-1.0)
-
-
-def save_best(model, path: Path, history: Path):
-    """A callback that saves the model without its optimizer state (a third of the size) whenever
-    validation accuracy beats the best so far; the best survives resumes through ``history.csv``."""
-    import keras
-
-    best = best_so_far(history) if path.exists() else -1.0
-
-    def on_epoch_end(epoch, logs):
-        nonlocal best
-        if logs.get("val_accuracy", -1.0) > best:
-            best = logs["val_accuracy"]
-            bare = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer state
-            bare.set_weights(model.get_weights())
-            bare.save(path)
-
-    return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
-
-
+# --- Augmentation -----------------------------------------------------------------------------------
 def augment(images: np.ndarray, rng: np.random.Generator, erasing: float = 0.0) -> np.ndarray:
-    """Random mirror, rotation (up to 14 degrees), zoom (15%), shift (10%) and contrast (30%) of a
-    batch ``(n, 48, 48, 1)``, and with probability ``erasing`` a rectangle of noise (random erasing).
-    Runs on the host with OpenCV, so every Keras backend sees the same augmentation at the same cost
-    (Keras' own random layers are slow on JAX)."""
+    """Random mirror, rotation (ROTATION_DEGREES), zoom (ZOOM), shift (SHIFT) and contrast (CONTRAST)
+    of a batch ``(n, 48, 48, 1)``, and with probability ``erasing`` a rectangle of noise (random
+    erasing). Runs on the host with OpenCV, so every Keras backend sees the same augmentation at the
+    same cost (Keras' own random layers are slow on JAX)."""
     import cv2
 
     n, height, width = images.shape[:3]
     out = np.empty_like(images)
-    angles = rng.uniform(-14.4, 14.4, n)
-    scales = 1 + rng.uniform(-0.15, 0.15, n)
-    shifts = rng.uniform(-0.1, 0.1, (n, 2)) * (width, height)
+    angles = rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES, n)
+    scales = 1 + rng.uniform(-ZOOM, ZOOM, n)
+    shifts = rng.uniform(-SHIFT, SHIFT, (n, 2)) * (width, height)
     flips = rng.random(n) < 0.5
-    contrasts = 1 + rng.uniform(-0.3, 0.3, n)
+    contrasts = 1 + rng.uniform(-CONTRAST, CONTRAST, n)
     for i in range(n):
         image = images[i, :, :, 0]
         matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angles[i], scales[i])
@@ -201,6 +173,26 @@ def erase_rectangles(images: np.ndarray, rng: np.random.Generator, probability: 
         w = min(width, max(1, int(round(np.sqrt(area / aspect)))))
         y, x = int(fy * (height - h + 1)), int(fx * (width - w + 1))
         images[i, y:y + h, x:x + w, 0] = rng.uniform(0, 255, (h, w))
+
+
+class Teacher:
+    """A trained model whose predictions become part of the training targets (distillation): the
+    mean of its probabilities for each face and its mirror image, softened by ``temperature``."""
+
+    def __init__(self, path: str, temperature: float):
+        import keras
+
+        self.model = keras.models.load_model(path, compile=False)
+        self.temperature = temperature
+        self._lock = threading.Lock()  # data workers call it from several threads
+
+    def targets(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        both = np.concatenate([images, images[:, :, ::-1]])
+        with self._lock:  # predict_on_batch: no per-call dataset set-up, unlike predict
+            probs = np.concatenate([np.asarray(self.model.predict_on_batch(both[i:i + batch_size]))
+                                    for i in range(0, len(both), batch_size)])
+        probs = (probs[:len(images)] + probs[len(images):]) / 2
+        return rescale(probs, self.temperature, floor=1e-8).astype(np.float32)
 
 
 def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: float = 0.0,
@@ -237,6 +229,53 @@ def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: 
     return AugmentedBatches()
 
 
+# --- Model ------------------------------------------------------------------------------------------
+def make_model(args: argparse.Namespace):
+    """The network ``--arch`` names, started from ``--initial-weights`` when given."""
+    from fer_models.architectures import ARCHITECTURES
+
+    if args.arch == "fernet":
+        model = ARCHITECTURES["fernet"](width=args.width, dropout=args.dropout)
+    elif args.arch == "mobilenet_v2":
+        model = ARCHITECTURES["mobilenet_v2"](imagenet_weights=args.imagenet_weights)
+    else:
+        model = ARCHITECTURES["baseline"]()
+    if args.initial_weights:
+        start_from(model, args.initial_weights)
+    return model
+
+
+def start_from(model, path: str) -> None:
+    """Copy the weights of the trained model at ``path`` into ``model`` (the same architecture)."""
+    import keras
+
+    trained = keras.models.load_model(path, compile=False)
+    ours, theirs = [w.shape for w in model.get_weights()], [w.shape for w in trained.get_weights()]
+    if ours != theirs:
+        raise SystemExit(f"--initial-weights {path}: {trained.name} ({trained.count_params():,} parameters) "
+                         f"is not the architecture being trained, {model.name} ({model.count_params():,}); "
+                         "pass the same --arch and --width it was trained with")
+    model.set_weights(trained.get_weights())
+
+
+# --- Run: schedule, time budget, best checkpoint ----------------------------------------------------
+def accelerator() -> str:
+    """The device the Keras backend trains on, in words."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        device = jax.devices()[0]
+        return f"jax on {device.platform.upper()}: {device.device_kind}"
+    if backend == "torch":
+        import torch
+        return f"torch on {'GPU: ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}"
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"tensorflow on {'GPU: ' + gpus[0].name if gpus else 'CPU'}"
+
+
 def cosine_schedule(peak: float, plan: dict, warmup: int):
     """Warm-up, then cosine decay to zero at ``plan["epochs"]`` (read at each epoch, so a time
     budget can shorten the run and its schedule together)."""
@@ -270,13 +309,39 @@ def time_budget(plan: dict, seconds: float):
     return budget
 
 
+def best_so_far(history: Path) -> float:
+    """The best ``val_accuracy`` in a run's ``history.csv`` (-1 when there is none yet)."""
+    rows = history.read_text().splitlines() if history.exists() else []
+    if not rows or "val_accuracy" not in rows[0].split(","):
+        return -1.0
+    column = rows[0].split(",").index("val_accuracy")
+    return max((float(row.split(",")[column]) for row in rows[1:]), default=-1.0)
+
+
+def save_best(model, path: Path, history: Path):
+    """A callback that saves the model without its optimizer state (a third of the size) whenever
+    validation accuracy beats the best so far; the best survives resumes through ``history.csv``."""
+    import keras
+
+    best = best_so_far(history) if path.exists() else -1.0
+
+    def on_epoch_end(epoch, logs):
+        nonlocal best
+        if logs.get("val_accuracy", -1.0) > best:
+            best = logs["val_accuracy"]
+            bare = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer state
+            bare.set_weights(model.get_weights())
+            bare.save(path)
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     # --- Setup: seeds first, then the Keras backend (TensorFlow reads the environment at import) ---
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from fer_models.architectures import ARCHITECTURES
     from fer_models.data import attach_ferplus, load_split, read_csv
 
     keras.utils.set_random_seed(args.seed)
@@ -301,22 +366,14 @@ def main(argv=None) -> int:
     y_train = targets(train, args.ferplus_mix)
     x_val = val.images[..., None].astype(np.float32)
     y_val = np.eye(NUM_EMOTIONS, dtype=np.float32)[val.labels]
-
-    teacher = Teacher(args.teacher, args.teacher_temperature) if args.teacher else None
-    if teacher and not args.teacher_online:  # once, on the faces as they are
-        y_train = (1 - args.teacher_mix) * y_train + args.teacher_mix * teacher.targets(x_train)
     weights = class_weights(train.labels, args.class_weight_power)
     sample_weight = np.array([weights[c] for c in train.labels], np.float32)
+    teacher = Teacher(args.teacher, args.teacher_temperature) if args.teacher else None
+    batches = augmented_batches(x_train, y_train, sample_weight, args.batch_size, args.seed,
+                                args.random_erasing, teacher, args.teacher_mix)
 
     # --- Model ------------------------------------------------------------------------------------
-    if args.arch == "fernet":
-        model = ARCHITECTURES["fernet"](width=args.width, dropout=args.dropout)
-    elif args.arch == "mobilenet_v2":
-        model = ARCHITECTURES["mobilenet_v2"](imagenet_weights=args.imagenet_weights)
-    else:
-        model = ARCHITECTURES["baseline"]()
-    if args.initial_weights:
-        start_from(model, args.initial_weights)
+    model = make_model(args)
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=args.lr, weight_decay=args.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
@@ -334,15 +391,13 @@ def main(argv=None) -> int:
         keras.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=False),
         keras.callbacks.LearningRateScheduler(cosine_schedule(args.lr, plan, args.warmup_epochs)),
         save_best(model, out / "best.keras", out / "history.csv"),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=args.patience),
+        *([keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=args.patience)]
+          if args.patience else []),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
     if args.time_budget:
         callbacks.append(time_budget(plan, args.time_budget))
-    online_teacher = teacher if args.teacher_online else None
-    model.fit(augmented_batches(x_train, y_train, sample_weight, args.batch_size, args.seed,
-                                args.random_erasing, online_teacher, args.teacher_mix),
-              validation_data=(x_val, y_val), validation_batch_size=256, epochs=args.epochs,
+    model.fit(batches, validation_data=(x_val, y_val), validation_batch_size=256, epochs=args.epochs,
               callbacks=callbacks, verbose=2 if args.no_progress else 1)
     elapsed = time.time() - started
 

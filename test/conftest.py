@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import threading
 import time
 
 import cv2
 import numpy as np
-import rclpy
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.srv import GetParameters, SetParameters
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter, parameter_value_to_python
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
 
 from fer_ros.core.image import FRAME_SIZE, letterbox
 from fer_ros.node.conversions import bgr_to_image
+from fer_ros.tools import harness
 
 
 # These tests send a photo and look at the first answer: every face is reported at once unless a
@@ -27,70 +22,28 @@ from fer_ros.node.conversions import bgr_to_image
 TEST_DEFAULTS = {"confirm_frames": 1}
 
 
-class NodeProcess:
+class NodeProcess(harness.NodeProcess):
     """``fer_node`` (or ``executable``, e.g. ``fer_lifecycle_node``) started with ``-p`` parameters
     (over TEST_DEFAULTS) and remaps; its log is collected in ``output``. ``wait_ready`` waits for the
     line ``ready``."""
 
     def __init__(self, params: dict | None = None, remaps: dict | None = None, namespace: str = "",
                  executable: str = "fer_node", ready: str = "ready:"):
-        self.ready = ready
-        command = [executable, "--ros-args"]
-        for name, value in {**TEST_DEFAULTS, **(params or {})}.items():
-            command += ["-p", f"{name}:={value}"]
-        for source, target in (remaps or {}).items():
-            command += ["-r", f"{source}:={target}"]
-        if namespace:
-            command += ["-r", f"__ns:={namespace}"]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
+        super().__init__({**TEST_DEFAULTS, **(params or {})}, remaps, namespace, executable, ready=ready)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.ready not in self.output:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"fer_node did not start:\n{self.output}")
-            time.sleep(0.05)
+        if not super().wait_ready(timeout):
+            raise AssertionError(f"fer_node did not start:\n{self.output}")
 
-    def stop(self) -> int:
-        self.process.terminate()
-        try:
-            return self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+    def stop(self, timeout: float = 10.0) -> int:
+        return super().stop(timeout)
 
 
-class Graph:
+class Graph(harness.Link):
     """A test-side rclpy node spun in a background thread."""
 
     def __init__(self, name: str = "fer_test"):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
-
-    def listen(self, msg_type, topic: str) -> list:
-        received: list = []
-        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-        self.node.create_subscription(msg_type, topic, received.append, qos)
-        return received
-
-    def image_publisher(self, topic: str, msg_type=Image):
-        return self.node.create_publisher(msg_type, topic, qos_profile_sensor_data)
+        super().__init__(name)
 
     def call(self, srv_type, service: str, request, timeout: float = 20.0):
         """Call ``service`` and return its response (AssertionError when it does not answer)."""
@@ -124,12 +77,6 @@ class Graph:
         """``ros2 lifecycle get``: the label of ``node``'s current state."""
         return self.call(GetState, f"{node}/get_state", GetState.Request()).current_state.label
 
-    def close(self):
-        self.executor.shutdown()
-        self._thread.join(timeout=5)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
@@ -144,10 +91,8 @@ def wait_matched(publisher, timeout: float = 15.0) -> None:
     assert wait_for(lambda: publisher.get_subscription_count() > 0, timeout), "no subscriber matched"
 
 
-def header(sec: int, nanosec: int = 0, frame_id: str = "test_camera") -> Header:
-    header = Header(frame_id=frame_id)
-    header.stamp.sec, header.stamp.nanosec = sec, nanosec
-    return header
+def header(sec: int, nanosec: int = 0, frame_id: str = "test_camera"):
+    return harness.header(sec, nanosec, frame_id)
 
 
 def image_msg(bgr: np.ndarray, stamp_sec: int, frame_id: str = "test_camera", nanosec: int = 0) -> Image:

@@ -1,4 +1,4 @@
-"""The Fast DDS transport choice for our tools and tests (fer_ros/tools/dds.py)."""
+"""The Fast DDS transport choice for our tools and tests (fer_ros/node/dds.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fer_ros.tools.dds import PROFILE, use_large_frame_transport
+from fer_ros.node.dds import PROFILE, use_large_frame_transport
 
 
 def test_profile_is_used_when_no_transport_is_chosen():

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from fer_ros.core import deepface_backend
-from fer_ros.core.classifier import CLASSIFIERS, EmotionBackend, EmotionClassifier, create_classifier
-from fer_ros.core.deepface_backend import WEIGHTS_FILE, DeepFaceClassifier
+from fer_ros.bench.deepface_weights import write_random_weights
+from fer_ros.core.classifiers import CLASSIFIERS, EmotionBackend, EmotionClassifier, create_classifier
+from fer_ros.core.classifiers.deepface import DEEPFACE_LABELS, TO_EMOTIONS, WEIGHTS_FILE, DeepFaceClassifier
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import ConfigError, ModelError
 from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
@@ -29,7 +29,7 @@ def deepface_home(tmp_path_factory):
     weights, and the Keras model that wrote it."""
     pytest.importorskip("keras")
     home = tmp_path_factory.mktemp("deepface_home")
-    model = deepface_backend.write_random_weights(home / ".deepface" / "weights" / WEIGHTS_FILE, seed=0)
+    model = write_random_weights(home / ".deepface" / "weights" / WEIGHTS_FILE, seed=0)
     return home, model
 
 
@@ -58,14 +58,14 @@ def test_loads_weights_from_deepface_home_and_matches_keras(deepface_home, faces
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     # DeepFace's own preprocessing (grey / 255) through the model that wrote the file, reordered.
     direct = model.predict_on_batch(faces[..., None].astype(np.float32) / 255.0)
-    order = [deepface_backend.DEEPFACE_LABELS.index(label) for label in EMOTIONS]
+    order = [DEEPFACE_LABELS.index(label) for label in EMOTIONS]
     np.testing.assert_allclose(probabilities, direct[:, order], rtol=1e-4, atol=1e-6)
     assert classifier.predict(faces[:0]).shape == (0, 7)
 
 
 def test_label_mapping_covers_our_emotions():
-    assert sorted(deepface_backend.DEEPFACE_LABELS) == sorted(EMOTIONS)
-    assert [deepface_backend.DEEPFACE_LABELS[i] for i in deepface_backend.TO_EMOTIONS] == list(EMOTIONS)
+    assert sorted(DEEPFACE_LABELS) == sorted(EMOTIONS)
+    assert [DEEPFACE_LABELS[i] for i in TO_EMOTIONS] == list(EMOTIONS)
 
 
 def test_model_parameter_overrides_deepface_home(deepface_home, faces, monkeypatch, tmp_path):
@@ -126,13 +126,13 @@ def test_core_pipeline_does_not_import_tensorflow():
     assert done.returncode == 0, done.stderr
 
 
-def test_node_parameter_accepts_the_registered_backends():
+def test_node_parameter_accepts_the_backends():
     from rclpy.parameter import Parameter
 
     from fer_ros.node import params
 
     param = next(p for p in params.PARAMETERS if p.name == "classifier_backend")
-    assert param.default == "fer" and param.choices == tuple(CLASSIFIERS)
+    assert param.default == "fer" and param.choices == ("fer", "deepface")  # not read from the registry
     current = {p.name: p.default for p in params.PARAMETERS}
     assert params.validate_change(current, [Parameter("classifier_backend", value="deepface")]).successful
     refused = params.validate_change(current, [Parameter("classifier_backend", value="mtcnn")])

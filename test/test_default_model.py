@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from fer_ros.core.classifier import DEFAULT_MODEL, SHIPPED_MODELS, EmotionClassifier, resolve_model, sha256_of
+from fer_ros.core.classifiers.onnx import DEFAULT_MODEL, SHIPPED_MODELS, EmotionClassifier, resolve_model
+from fer_ros.core.sidecar import sha256_of
 from fer_ros.core.errors import ModelError
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig

@@ -58,7 +58,7 @@ def test_every_parameter_has_a_description_a_range_or_choices_and_a_kind():
 
 
 def test_choices_are_the_registries():
-    from fer_ros.core.classifier import CLASSIFIERS
+    from fer_ros.core.classifiers import CLASSIFIERS
     from fer_ros.core.detectors import DETECTOR_CHOICES
 
     assert schema.spec("detector").choices == tuple(DETECTOR_CHOICES)

@@ -24,8 +24,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from fer_ros.core.detectors import create_detector
+from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotionArray
-from ros_helpers import Graph, NodeProcess, header, letterbox_file, wait_for, wait_matched
+from fer_ros.tools.photos import demo_photos
+from ros_helpers import Graph, NodeProcess, header, wait_for, wait_matched
 
 IMAGE, EMOTION = "/robust/image", "/robust/emotion"
 NODE_ID = "/fer_node"  # hardware_id of the module's node on /diagnostics
@@ -35,15 +37,15 @@ _stamps = itertools.count(1_000_000)  # unique, increasing header stamps (second
 
 # --- fixtures --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def scenes_dir():
-    from conftest import SCENES, need
-
-    return need(SCENES)
+def photos():
+    """Photos that ship with scikit-image and matplotlib (fer_ros.tools.photos), as BGR."""
+    return demo_photos()
 
 
 @pytest.fixture(scope="module")
-def two_faces(scenes_dir):
-    return letterbox_file(scenes_dir / "dlib_2008_001009.jpg")
+def two_faces(photos):
+    """Eileen Collins and Grace Hopper side by side, letterboxed to 640x480: Haar finds both."""
+    return letterbox(photos["astronaut_and_hopper"])
 
 
 @pytest.fixture(scope="module")
@@ -275,14 +277,15 @@ def test_rejection_warnings_are_throttled_and_the_period_can_change_at_run_time(
 
 
 # --- frames that are valid but unusual ------------------------------------------------------------
-def test_frame_without_faces_gives_an_empty_list(wire, scenes_dir):
-    photo = letterbox_file(scenes_dir / "dlib_2008_001009.jpg")
-    noise = np.random.default_rng(0).integers(0, 256, photo.shape, np.uint8)
+def test_frame_without_faces_gives_an_empty_list(wire):
+    noise = np.random.default_rng(0).integers(0, 256, (HEIGHT, WIDTH, 3), np.uint8)
     reply = wire.exchange(raw_image(noise, "bgr8"))
     assert reply.faces == [] and (reply.image_width, reply.image_height) == (WIDTH, HEIGHT)
 
 
-@pytest.mark.parametrize("shift", [(270, 0), (0, 75)], ids=["left_border", "top_border"])
+# Shifts that move Eileen Collins' face (left) or both faces (top) to within a few pixels of the
+# border, where Haar still finds them (a few pixels more and it does not).
+@pytest.mark.parametrize("shift", [(110, 0), (0, 122)], ids=["left_border", "top_border"])
 def test_face_cut_by_the_border_stays_inside_the_image(wire, two_faces, shift):
     dx, dy = shift
     moved = np.full_like(two_faces, 64)
@@ -297,10 +300,10 @@ def test_face_cut_by_the_border_stays_inside_the_image(wire, two_faces, shift):
         assert len(face.scores) == 7 and abs(sum(face.scores) - 1) < 1e-4
 
 
-def test_huge_frame_within_the_limit(wire2, node2, scenes_dir):
+def test_huge_frame_within_the_limit(wire2, node2, photos):
     """7680x4320 mono8 (33 MB): answered at full size, in reasonable time and memory."""
     width, height = 7680, 4320
-    big = cv2.cvtColor(letterbox_file(scenes_dir / "dlib_2008_001009.jpg", (width, height)), cv2.COLOR_BGR2GRAY)
+    big = cv2.cvtColor(letterbox(photos["astronaut_and_hopper"], (width, height)), cv2.COLOR_BGR2GRAY)
     process = psutil.Process(node2.process.pid)
     rss_before = process.memory_info().rss
     started = time.monotonic()
@@ -342,8 +345,10 @@ def test_repeated_and_backward_stamps_reset_tracks(wire, node, two_faces):
 
 
 # --- more faces than max_faces (second node, max_faces 2) ------------------------------------------
-def test_more_faces_than_max_faces_keeps_the_largest(wire2, scenes_dir):
-    crowd = letterbox_file(scenes_dir / "dlib_bald_guys.jpg")
+def test_more_faces_than_max_faces_keeps_the_largest(wire2, photos):
+    # three faces of three sizes: the two people side by side, and Grace Hopper again beside them
+    people = photos["astronaut_and_hopper"]
+    crowd = letterbox(np.hstack([people, cv2.resize(photos["grace_hopper"], (341, people.shape[0]))]))
     widths = sorted((b.width for b in create_detector("haar").detect(crowd, 32)), reverse=True)
     assert len(widths) > 2
     reply = wire2.exchange(raw_image(crowd, "bgr8"))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
 from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
 
 DEFAULT_SCENES = "../shared/data/scenes"
 DEFAULT_YUNET = "../shared/models/face_detection_yunet_2023mar.onnx"
@@ -43,10 +43,8 @@ DEEPFACE_NOTE = ("* DeepFace ran on an architecture-identical weights file with 
 def prepare_deepface_home(folder: Path) -> str:
     """Write the random stand-in weights under ``folder``/.deepface/weights; '' or why it failed.
     Runs in its own process: Keras 3 writes the file, DeepFace later loads it with tf-keras."""
-    code = ("import sys; from fer_ros.core.deepface_backend import write_random_weights, WEIGHTS_FILE; "
-            "write_random_weights(sys.argv[1] + '/.deepface/weights/' + WEIGHTS_FILE, seed=0)")
-    done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
-                          env=one_thread_environment(), timeout=300)
+    command = [sys.executable, "-m", "fer_ros.bench.deepface_weights", str(folder), "--seed", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, env=one_thread_environment(), timeout=300)
     return "" if done.returncode == 0 else f"could not write its stand-in weights: {done.stderr.strip()[-300:]}"
 
 

@@ -76,7 +76,7 @@ def labelled_scenes(folder: str | Path, size=FRAME_SIZE) -> list[tuple[str, np.n
 def no_face_photos(folder: str | Path | None, size=FRAME_SIZE) -> list[tuple[str, np.ndarray]]:
     """Letterboxed photos with no human face: scikit-image's cat and, where ``folder`` has them,
     the NO_FACE_PHOTOS."""
-    from fer_ros.tools.demo import demo_photos
+    from fer_ros.tools.photos import demo_photos
 
     photos = [("cat (scikit-image)", letterbox(demo_photos()["cat"], size))]
     for name in NO_FACE_PHOTOS if folder else ():
@@ -138,7 +138,7 @@ class SyntheticSequence:
         if self.faces == 0:
             return
         if self.tiles is None:
-            from fer_ros.tools.soak import face_tiles
+            from fer_ros.tools.photos import face_tiles
 
             self.tiles = face_tiles()
         cols, rows = grid(self.faces, self.size)

@@ -26,7 +26,7 @@ def must_find() -> list[tuple[np.ndarray, int]]:
     """(frame, faces in it) that a good setting finds in full."""
     from fer_ros.bench.frames import SyntheticSequence
     from fer_ros.core.image import letterbox
-    from fer_ros.tools.demo import demo_photos
+    from fer_ros.tools.photos import demo_photos
     from fer_ros.tools.regression.frames import motion_frames
 
     photos = demo_photos()

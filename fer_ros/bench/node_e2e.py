@@ -10,9 +10,6 @@ cold start: from process start (Popen) to its first emotion message.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import threading
 import time
 from array import array
@@ -21,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
+from fer_ros.tools.harness import Answers, Link, NodeProcess, header, raw_image
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/fer_bench/image", "/fer_bench/emotion"
 
@@ -41,25 +39,7 @@ class NodeRun:
     error: str = ""
 
 
-def node_command(params: list[str]) -> list[str]:
-    command = ["fer_node", "--ros-args", "-r", f"image:={IMAGE_TOPIC}", "-r", f"emotion:={EMOTION_TOPIC}",
-               "-r", "emotion/annotated_image:=/fer_bench/annotated_image", "-p", "num_threads:=1"]
-    for param in params:
-        command += ["-p", param]
-    return command
-
-
-def stamp_ns(header) -> int:
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
-
-
-def ready_seconds(lines: list[str], launched_ns: int) -> float | None:
-    """Seconds from ``launched_ns`` to the node's ``ready:`` line, read from its log time stamp."""
-    for line in lines:
-        match = re.search(r"\[(\d+\.\d+)\] \[[^]]*\]: ready:", line)
-        if match:
-            return float(match.group(1)) - launched_ns / 1e9
-    return None
+NODE_REMAPS = {"image": IMAGE_TOPIC, "emotion": EMOTION_TOPIC, "emotion/annotated_image": "/fer_bench/annotated_image"}
 
 
 def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndarray], core: int, seconds: float,
@@ -69,27 +49,14 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
     and stop it."""
     use_large_frame_transport()  # large frames, fast discovery (see README)
     import psutil
-    import rclpy
-    from sensor_msgs.msg import Image
-    from std_msgs.msg import Header
 
     from fer_ros.bench.worker import one_thread_environment
-    from fer_ros.tools.soak import NodeLog, camera_side, close_camera_side, stop_process
+    from fer_ros.msg import FaceEmotionArray
 
     height, width = frame_at(0).shape[:2]
-    arrivals: dict[int, tuple[int, int, tuple]] = {}  # stamp (ns) -> (arrival ns, faces, their ids)
-    first = threading.Event()
-    first_arrival = [0]
-
-    def on_emotion(msg):
-        now = time.time_ns()
-        arrivals.setdefault(stamp_ns(msg.header), (now, len(msg.faces), tuple(f.id for f in msg.faces)))
-        if not first.is_set():
-            first_arrival[0] = now
-            first.set()
-
-    rclpy.init()
-    node, publisher, executor, spinner = camera_side("fer_bench_replay", IMAGE_TOPIC, EMOTION_TOPIC, on_emotion)
+    link = Link("fer_bench_replay")
+    answers = link.listen(FaceEmotionArray, EMOTION_TOPIC, Answers())  # by stamp: arrival and faces
+    publisher = link.image_publisher(IMAGE_TOPIC)
 
     timed: list[int] = []
     stop = threading.Event()
@@ -104,31 +71,23 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
             if delay > 0:
                 time.sleep(delay)
             now = time.time_ns()
-            header = Header(frame_id="fer_bench_camera")
-            header.stamp.sec, header.stamp.nanosec = divmod(now, 1_000_000_000)
-            msg = Image(header=header, height=height, width=width, encoding="bgr8", is_bigendian=0,
-                        step=width * 3)
-            msg.data = payload
-            publisher.publish(msg)
+            stamped = header(*divmod(now, 1_000_000_000), "fer_bench_camera")
+            publisher.publish(raw_image(payload, width, height, stamped))
             if phase["timing"]:
                 timed.append(now)
             index += 1
 
-    env = one_thread_environment()
-    launched = time.time_ns()
-    process = subprocess.Popen(node_command(params), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=env, preexec_fn=lambda: os.sched_setaffinity(0, {core}))
-    log = NodeLog(process)
+    process = NodeProcess(["num_threads:=1", *params], remaps=NODE_REMAPS, env=one_thread_environment(), cpus={core})
     publisher_thread = threading.Thread(target=publish_loop, daemon=True)
     publisher_thread.start()
     cold_start = rss = None
     error = ""
     try:
         deadline = time.monotonic() + startup_timeout
-        while not first.wait(0.1):
+        while not answers.wait_count(1, 0.1):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("fer_node gave no emotion message:\n  " + "\n  ".join(log.lines[-15:]))
-        cold_start = (first_arrival[0] - launched) / 1e9
+                raise RuntimeError("fer_node gave no emotion message:\n" + process.tail(15))
+        cold_start = (answers.first_arrival_ns - process.launched_ns) / 1e9
         time.sleep(warmup_s)
         phase["timing"] = True
         time.sleep(seconds)
@@ -137,20 +96,19 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
         publisher_thread.join(timeout=5)
         time.sleep(1.0)  # answers still on their way
         if process.poll() is not None:
-            raise RuntimeError(f"fer_node exited with {process.returncode} during the run")
+            raise RuntimeError(f"fer_node exited with {process.poll()} during the run")
         rss = psutil.Process(process.pid).memory_info().rss / 2**20
     except (RuntimeError, psutil.Error) as failure:
         error = str(failure)
     finally:
         stop.set()
         publisher_thread.join(timeout=5)
-        stop_process(process)
-        log.join()
-        close_camera_side(node, executor, spinner)
-    answered = [(stamp, *arrivals[stamp]) for stamp in timed if stamp in arrivals]
+        process.stop()
+        link.close()
+    answered = [(stamp, *answers.arrival(stamp)) for stamp in timed if answers.arrival(stamp)]
     return NodeRun(detector=detector, published=len(timed), answered=len(answered),
-                   latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _, _ in answered],
-                   cold_start_s=cold_start, ready_s=ready_seconds(log.lines, launched), rss_mb=rss,
-                   faces=[faces for _, _, faces, _ in answered],
-                   ids=list(dict.fromkeys(i for _, _, _, ids in answered for i in ids)),
-                   counts=log.frame_counts() or {}, error=error)
+                   latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _ in answered],
+                   cold_start_s=cold_start, ready_s=process.ready_seconds(), rss_mb=rss,
+                   faces=[len(msg.faces) for _, _, msg in answered],
+                   ids=list(dict.fromkeys(face.id for _, _, msg in answered for face in msg.faces)),
+                   counts=process.frame_counts() or {}, error=error)

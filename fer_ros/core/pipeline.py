@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from fer_ros.core.classifier import create_classifier
+from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
 from fer_ros.core.emotions import NUM_EMOTIONS

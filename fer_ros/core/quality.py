@@ -27,28 +27,17 @@ fall under it; that face is hard to classify too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from fer_ros.core import schema
-from fer_ros.core.types import Box
+from fer_ros.core.types import Box, Quality
 
 SHARPNESS_SIZE = 48  # crops are resized to this square before measuring
 DEFAULT_MIN_SHARPNESS = schema.default("min_sharpness")  # 50, see the module docstring
 DEFAULT_MIN_FACE_SIZE = schema.default("min_face_size")  # pixels
 
 OK, TOO_SMALL, BLURRED = "", "too_small", "blurred"  # the values of Quality.reason
-
-
-@dataclass(frozen=True)
-class Quality:
-    """Verdict of :func:`assess` on one face."""
-
-    ok: bool
-    reason: str  # OK (""), TOO_SMALL or BLURRED; the first failed check
-    sharpness: float  # blur_score of the crop
 
 
 def blur_score(gray_crop: np.ndarray) -> float:

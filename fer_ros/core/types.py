@@ -10,8 +10,7 @@ import numpy as np
 from fer_ros.core.affect import valence_arousal
 from fer_ros.core.emotions import EMOTIONS
 
-if TYPE_CHECKING:  # these modules use Box: import for annotations only
-    from fer_ros.core.quality import Quality
+if TYPE_CHECKING:  # for annotations only
     from fer_ros.core.smoothing import SmoothedEmotion
 
 
@@ -43,6 +42,15 @@ class Box:
         inter = ix * iy
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Verdict of :func:`fer_ros.core.quality.assess` on one face."""
+
+    ok: bool
+    reason: str  # the first failed check: "" (ok), "too_small" or "blurred" (fer_ros.core.quality)
+    sharpness: float  # blur_score of the crop (fer_ros.core.quality)
 
 
 @dataclass

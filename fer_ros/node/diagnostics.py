@@ -6,7 +6,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
 from fer_ros.core.stats import Snapshot
-from fer_ros.tools.dds import describe
+from fer_ros.node.dds import describe
 
 
 def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardware_id: str,

@@ -11,42 +11,22 @@ annotated frame to OUT/annotated/ as PNG.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import cv2
-import numpy as np
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node.conversions import image_to_bgr
+from fer_ros.node.dds import use_large_frame_transport
 from fer_ros.tools.bags import write_image_bag
-from fer_ros.tools.dds import use_large_frame_transport
-from fer_ros.tools.player import play
+from fer_ros.tools.harness import Answers, Link, NodeProcess, play
+from fer_ros.tools.photos import demo_photos
 
 IMAGE_TOPIC = "/camera/image_raw"
-
-
-
-def demo_photos() -> dict[str, np.ndarray]:
-    """Real photos that ship inside installed packages (no download), as BGR."""
-    import matplotlib.cbook
-    import skimage.data
-
-    astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
-        hopper = cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_COLOR)
-    cat = cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR)
-    pair = np.hstack([cv2.resize(astronaut, (400, 400)), cv2.resize(hopper, (400, 400))])
-    return {"astronaut": astronaut, "grace_hopper": hopper, "astronaut_and_hopper": pair, "cat": cat}
 
 
 def write_demo_bag(path: Path, repeats: int = 3, rate_hz: float = 5.0) -> int:
@@ -65,11 +45,6 @@ def describe(msg: FaceEmotionArray) -> str:
         parts.append(f"{face.id} {face.emotion} {face.confidence:.2f} (then {others}) at "
                      f"x={face.roi.x_offset} y={face.roi.y_offset} {face.roi.width}x{face.roi.height}")
     return f"[{stamp}] {len(msg.faces)} face(s), {msg.processing_time * 1000:.0f} ms: " + "; ".join(parts)
-
-
-def node_command(extra_params: list[str]) -> list[str]:
-    params = [item for p in extra_params for item in ("-p", p)]
-    return ["fer_node", "--ros-args", "-r", f"image:={IMAGE_TOPIC}", *params]
 
 
 def camera_frames(index: int, seconds: float):
@@ -105,53 +80,40 @@ def main(argv=None) -> int:
     if not args.bag and args.camera is None and not (bag / "metadata.yaml").exists():
         print(f"writing demo bag {bag}: {write_demo_bag(bag)} frames", flush=True)
 
-    node_process = subprocess.Popen(node_command(args.param))
-    rclpy.init()
-    node = rclpy.create_node("fer_demo")
-    results: list[FaceEmotionArray] = []
+    # The node's log goes to our stderr as it comes; every /emotion message is printed as it arrives.
+    node_process = NodeProcess(args.param, remaps={"image": IMAGE_TOPIC}, echo=sys.stderr)
     saved = []
-
-    def on_emotion(msg):
-        results.append(msg)
-        print(describe(msg), flush=True)
 
     def on_annotated(msg):
         path = annotated_dir / f"frame_{len(saved):03d}.png"
         cv2.imwrite(str(path), image_to_bgr(msg))
         saved.append(path)
 
-    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-    node.create_subscription(FaceEmotionArray, "/emotion", on_emotion, reliable)
-    node.create_subscription(Image, "/emotion/annotated_image", on_annotated, reliable)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    link = Link("fer_demo")
+    results = link.listen(FaceEmotionArray, "/emotion", Answers(lambda msg: print(describe(msg), flush=True)), 50)
+    link.listen(Image, "/emotion/annotated_image", on_annotated, 50)
+    sent = 0
     try:
-        if args.camera is not None:
-            publisher = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
+        if not node_process.wait_ready(60.0):
+            print(f"fer_node did not start (exit code {node_process.poll()})", file=sys.stderr, flush=True)
+        elif args.camera is not None:
             from fer_ros.node.conversions import bgr_to_image
             from std_msgs.msg import Header
 
-            sent = 0
+            publisher = link.image_publisher(IMAGE_TOPIC)
+            link.wait_for_node(node_process, publisher, "/emotion")
             for frame in camera_frames(args.camera, args.seconds):
-                publisher.publish(bgr_to_image(frame, Header(stamp=node.get_clock().now().to_msg(),
+                publisher.publish(bgr_to_image(frame, Header(stamp=link.node.get_clock().now().to_msg(),
                                                              frame_id="camera")))
                 sent += 1
         else:
-            sent = play(node, str(bag), rate=1.0, wait_for_subscribers=30.0)
-        deadline = time.monotonic() + 10
-        while len(results) < sent and time.monotonic() < deadline and node_process.poll() is None:
-            time.sleep(0.1)
+            sent = play(link.node, str(bag), rate=1.0, wait_for_subscribers=30.0)
+        results.wait_count(sent, 10, node_process)
         time.sleep(0.5)
     finally:
-        node_process.terminate()
-        node_process.wait(timeout=10)
-        executor.shutdown()
-        spinner.join(timeout=5)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    faces = sum(len(r.faces) for r in results)
+        node_process.stop(timeout=10)
+        link.close()
+    faces = sum(len(r.faces) for r in results.messages)
     print(f"\n{len(results)} /emotion messages for {sent} frames sent, {faces} faces; "
           f"{len(saved)} annotated frames in {annotated_dir}/")
     return 0 if results else 1

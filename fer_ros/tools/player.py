@@ -12,45 +12,8 @@ import argparse
 import time
 
 import rclpy
-from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
 
-from fer_ros.tools.bags import read_raw
-
-# After we see the subscriber, give its side of discovery time to see us, or the first
-# best-effort messages are lost.
-DISCOVERY_SETTLE_S = 0.5
-MESSAGE_TYPES = {"sensor_msgs/msg/Image": Image, "sensor_msgs/msg/CompressedImage": CompressedImage}
-
-
-def play(node: Node, bag: str, rate: float = 1.0, remap: dict[str, str] | None = None,
-         wait_for_subscribers: float = 5.0, qos=qos_profile_sensor_data) -> int:
-    """Publish every image message of ``bag``, paced by the recorded timestamps / ``rate``
-    (``rate <= 0``: as fast as possible). Returns the number of messages published."""
-    remap = remap or {}
-    publishers = {}
-    first_stamp = started = None
-    count = 0
-    for topic, msgtype, stamp, data in read_raw(bag, None):
-        if msgtype not in MESSAGE_TYPES:
-            continue
-        topic = remap.get(topic, topic)
-        if topic not in publishers:
-            publishers[topic] = node.create_publisher(MESSAGE_TYPES[msgtype], topic, qos)
-            deadline = time.monotonic() + wait_for_subscribers
-            while publishers[topic].get_subscription_count() == 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(DISCOVERY_SETTLE_S)
-        if first_stamp is None:
-            first_stamp, started = stamp, time.monotonic()
-        if rate > 0:
-            delay = started + (stamp - first_stamp) / 1e9 / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        publishers[topic].publish(data)  # serialized CDR, exactly as recorded
-        count += 1
-    return count
+from fer_ros.tools.harness import play
 
 
 def main(argv=None) -> int:

@@ -18,13 +18,8 @@ change at every jump back. Exit code 0 on PASS, 1 on FAIL.
 from __future__ import annotations
 
 import argparse
-import ast
 import math
-import os
-import re
-import subprocess
 import sys
-import threading
 import time
 from array import array
 from pathlib import Path
@@ -34,30 +29,13 @@ import numpy as np
 import psutil
 
 from fer_ros.core.image import FRAME_SIZE, letterbox
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.node.dds import use_large_frame_transport
+from fer_ros.tools.harness import Answers, Link, NodeProcess, header, raw_image, stamp_ns
+from fer_ros.tools.photos import face_tiles
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/soak/image", "/soak/emotion"
 START_STAMP = 1_700_000_000.0  # seconds; each loop of --loop-every frames starts here again
 FRAME_PERIOD = 1 / 30  # seconds of image time per frame (a 30 fps camera)
-
-
-def face_tiles() -> list[np.ndarray]:
-    """Head-and-shoulders crops of the people in photos that ship with scikit-image and matplotlib
-    (astronaut Eileen Collins, Grace Hopper), so that faces stay detectable in small grid cells."""
-    from fer_ros.core.detectors import create_detector
-    from fer_ros.tools.demo import demo_photos
-
-    photos = demo_photos()
-    detector = create_detector("haar")
-    tiles = []
-    for name in ("astronaut", "grace_hopper"):
-        photo = photos[name]
-        box = detector.detect(photo, 32)[0]
-        side = int(box.width * 2.2)  # the face and some context around it, square
-        cx, cy = box.x + box.width // 2, box.y + box.height // 2
-        x0, y0 = max(0, cx - side // 2), max(0, cy - side // 2)
-        tiles.append(photo[y0:y0 + side, x0:x0 + side])
-    return tiles
 
 
 def grid_frame(faces: int, size=FRAME_SIZE) -> np.ndarray:
@@ -77,116 +55,7 @@ def grid_frame(faces: int, size=FRAME_SIZE) -> np.ndarray:
     return canvas
 
 
-def node_command(params: list[str]) -> list[str]:
-    command = ["fer_node", "--ros-args", "-r", f"image:={IMAGE_TOPIC}", "-r", f"emotion:={EMOTION_TOPIC}",
-               "-r", "emotion/annotated_image:=/soak/annotated_image"]
-    for param in params:
-        command += ["-p", param]
-    return command
-
-
-class NodeLog:
-    """Collects the node's stdout/stderr lines in a background thread."""
-
-    def __init__(self, process: subprocess.Popen):
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self._thread.start()
-
-    def _read(self, process):
-        for line in process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def join(self, timeout: float = 5.0) -> None:
-        self._thread.join(timeout)
-
-    def wait_ready(self, process: subprocess.Popen, deadline: float) -> bool:
-        """Wait for the node's ``ready:`` line; False if ``process`` exits or the monotonic ``deadline`` passes."""
-        while not any("ready:" in line for line in self.lines):
-            if process.poll() is not None or time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-    def frame_counts(self) -> dict[str, int] | None:
-        """The node's ``frame counts: {...}`` line, logged at shutdown."""
-        for line in reversed(self.lines):
-            match = re.search(r"frame counts: (\{.*\})", line)
-            if match:
-                return ast.literal_eval(match.group(1))
-        return None
-
-
-class Replies:
-    """Subscriber side: waits for the /emotion reply to one header at a time."""
-
-    def __init__(self):
-        self._condition = threading.Condition()
-        self._expected = None
-        self._reply = None
-        self.others = 0  # replies to frames no longer awaited (a resent frame answered twice)
-
-    @staticmethod
-    def key(header):
-        return header.stamp.sec, header.stamp.nanosec, header.frame_id
-
-    def expect(self, header) -> None:
-        with self._condition:
-            self._expected, self._reply = self.key(header), None
-
-    def __call__(self, msg) -> None:
-        with self._condition:
-            if self.key(msg.header) == self._expected and self._reply is None:
-                self._reply = msg
-                self._condition.notify_all()
-            else:
-                self.others += 1
-
-    def wait(self, timeout: float):
-        with self._condition:
-            self._condition.wait_for(lambda: self._reply is not None, timeout)
-            return self._reply
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
-    """Terminate ``process`` and wait for it; kill it if it has not exited after ``timeout`` seconds."""
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def camera_side(name: str, image_topic: str, emotion_topic: str, on_emotion):
-    """A node that publishes raw images on ``image_topic`` and hands every FaceEmotionArray on
-    ``emotion_topic`` to ``on_emotion``, spun in a background thread. Returns (node, publisher,
-    executor, spinner); call rclpy.init() first and ``close_camera_side`` when done."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-    from sensor_msgs.msg import Image
-
-    from fer_ros.msg import FaceEmotionArray
-
-    node = rclpy.create_node(name)
-    node.create_subscription(FaceEmotionArray, emotion_topic, on_emotion,
-                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-    publisher = node.create_publisher(Image, image_topic, qos_profile_sensor_data)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    return node, publisher, executor, spinner
-
-
-def close_camera_side(node, executor, spinner) -> None:
-    import rclpy
-
-    executor.shutdown()
-    spinner.join(timeout=5)
-    node.destroy_node()
-    rclpy.try_shutdown()
+NODE_REMAPS = {"image": IMAGE_TOPIC, "emotion": EMOTION_TOPIC, "emotion/annotated_image": "/soak/annotated_image"}
 
 
 def measure(process: psutil.Process) -> tuple[int, int]:
@@ -196,9 +65,7 @@ def measure(process: psutil.Process) -> tuple[int, int]:
 
 def run(args) -> int:
     use_large_frame_transport()  # large frames, fast discovery (see README)
-    import rclpy
-    from sensor_msgs.msg import Image
-    from std_msgs.msg import Header
+    from fer_ros.msg import FaceEmotionArray
 
     if args.photo:
         image = cv2.imread(args.photo)
@@ -217,12 +84,10 @@ def run(args) -> int:
           f"{'as fast as answered' if args.rate <= 0 else f'at most {args.rate:g} frames/s'}; "
           f"warm-up {warmup} frames", flush=True)
 
-    node_process = subprocess.Popen(node_command(args.param), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True)
-    log = NodeLog(node_process)
-    rclpy.init()
-    replies = Replies()
-    node, publisher, executor, spinner = camera_side("fer_soak", IMAGE_TOPIC, EMOTION_TOPIC, replies)
+    node_process = NodeProcess(args.param, remaps=NODE_REMAPS)
+    link = Link("fer_soak")
+    replies = link.listen(FaceEmotionArray, EMOTION_TOPIC, Answers())
+    publisher = link.image_publisher(IMAGE_TOPIC)
 
     sent = resends = unanswered = 0
     warm = end = None
@@ -235,13 +100,9 @@ def run(args) -> int:
     failure = None
     try:
         deadline = time.monotonic() + args.startup_timeout
-        if not log.wait_ready(node_process, deadline):
-            raise RuntimeError("fer_node did not start:\n" + "\n".join(log.lines[-20:]))
-        while publisher.get_subscription_count() == 0 or node.count_publishers(EMOTION_TOPIC) == 0:
-            if node_process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("fer_node's image subscription never matched")
-            time.sleep(0.05)
-        time.sleep(0.5)  # let the node's side of discovery see us too
+        if not node_process.wait_ready(args.startup_timeout):
+            raise RuntimeError("fer_node did not start:\n" + node_process.tail(20, indent=""))
+        link.wait_for_node(node_process, publisher, EMOTION_TOPIC, timeout=deadline - time.monotonic())
         ps = psutil.Process(node_process.pid)
         started = time.monotonic()
         for i in range(args.frames):
@@ -251,22 +112,18 @@ def run(args) -> int:
                     time.sleep(delay)
             stamp = START_STAMP + (i % loop) * FRAME_PERIOD
             sec = int(stamp)
-            header = Header(frame_id="soak_camera")
-            header.stamp.sec, header.stamp.nanosec = sec, int(round((stamp - sec) * 1e9))
-            msg = Image(header=header, height=height, width=width, encoding="bgr8", is_bigendian=0,
-                        step=width * 3)
-            msg.data = data
-            replies.expect(header)
+            msg = raw_image(data, width, height, header(sec, int(round((stamp - sec) * 1e9)), "soak_camera"))
+            since = replies.mark()  # the reply to this frame, not to an earlier one with the same stamp
             reply = None
             for attempt in range(1 + args.resends):
                 publisher.publish(msg)
                 sent += attempt == 0
                 resends += attempt > 0
-                reply = replies.wait(args.timeout)
+                reply = replies.wait_for(stamp_ns(msg.header), args.timeout, since)
                 if reply is not None or node_process.poll() is not None:
                     break
             if node_process.poll() is not None:
-                raise RuntimeError(f"fer_node exited with {node_process.returncode} at frame {i}")
+                raise RuntimeError(f"fer_node exited with {node_process.poll()} at frame {i}")
             if reply is None:
                 unanswered += 1
                 previous_ids = None
@@ -289,15 +146,14 @@ def run(args) -> int:
                 print(f"  {i + 1:>7}/{args.frames} frames, {(i + 1) / (time.monotonic() - started):6.1f} frames/s, "
                       f"node RSS {rss / 2**20:7.1f} MB, {fds} fds", flush=True)
         end = measure(ps)
-    except (RuntimeError, psutil.Error) as error:
+    except (RuntimeError, psutil.Error) as error:  # LinkError is a RuntimeError
         failure = str(error)
     finally:
         elapsed = time.monotonic() - started
-        stop_process(node_process)
-        log.join()
-        close_camera_side(node, executor, spinner)
+        node_process.stop()
+        link.close()
 
-    counts = log.frame_counts() or {}
+    counts = node_process.frame_counts() or {}
     checks = []
     if failure:
         checks.append((False, failure))
@@ -322,7 +178,7 @@ def run(args) -> int:
     passed = all(ok for ok, _ in checks)
     print("result:")
     print(f"  frames sent          {sent} ({resends} resends)")
-    print(f"  frames answered      {answered} ({unanswered} unanswered, {replies.others} extra replies)")
+    print(f"  frames answered      {answered} ({unanswered} unanswered, {len(replies) - answered} extra replies)")
     print(f"  node frame counts    {counts or 'not found in its log'}")
     if faces_seen:
         print(f"  faces per frame      mean {np.mean(faces_seen):.2f} (min {min(faces_seen)}, max {max(faces_seen)})")
@@ -336,7 +192,7 @@ def run(args) -> int:
     for ok, text in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {text}")
     if not passed:
-        print("node log (last lines):\n  " + "\n  ".join(log.lines[-60:]))
+        print("node log (last lines):\n" + node_process.tail(60))
     print("PASS" if passed else "FAIL", flush=True)
     return 0 if passed else 1
 

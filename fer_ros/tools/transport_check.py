@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from fer_ros.tools.dds import PROFILE, VARIABLES
+from fer_ros.node.dds import PROFILE, VARIABLES
 
 SETTINGS = {
     "default": {},

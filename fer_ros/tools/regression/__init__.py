@@ -8,7 +8,7 @@
 (photos that ship with scikit-image and matplotlib plus the scene photos in ``--scenes``, letterboxed,
 each repeated) and ``motion_<storage>`` (two face tiles moving across a grey frame), then blesses each.
 
-``bless`` starts ``fer_node``, plays the bag's image topic into it with fer_ros.tools.player at a
+``bless`` starts ``fer_node``, plays the bag's image topic into it (fer_ros.tools.harness) at a
 fixed ``--fps`` (reliable QoS, one warm-up frame first: see ``replay.warmup_message``) and writes what
 the node saw to ``<BAG>.expected.yaml`` beside the bag: per frame (matched by header stamp) the face
 boxes, a ``track`` key for faces the node followed over several frames (they must keep one id), and

@@ -20,10 +20,10 @@ MOTION_STEP = 20  # pixels per frame: consecutive boxes overlap well above track
 
 def scene_photos(names: list[str] | None, scenes: Path) -> dict[str, np.ndarray]:
     """The photos called ``names`` (all when None): those that ship with scikit-image/matplotlib
-    (``fer_ros.tools.demo.demo_photos``) and the ``*.jpg`` files in ``scenes`` (by file stem)."""
+    (``fer_ros.tools.photos.demo_photos``) and the ``*.jpg`` files in ``scenes`` (by file stem)."""
     import cv2
 
-    from fer_ros.tools.demo import demo_photos
+    from fer_ros.tools.photos import demo_photos
 
     photos = demo_photos()
     files = {p.stem: p for p in sorted(scenes.glob("*.jpg"))} if scenes.is_dir() else {}
@@ -52,11 +52,11 @@ def scene_frames(photos: dict[str, np.ndarray], repeats: int) -> tuple[list[np.n
 
 
 def motion_frames(count: int, size=FRAME_SIZE) -> list[np.ndarray]:
-    """``count`` frames of two face tiles (the soak tool's astronaut and Grace Hopper) moving
-    ``MOTION_STEP`` px per frame in opposite directions, one in each half of the frame."""
+    """``count`` frames of two face tiles (``fer_ros.tools.photos.face_tiles``: the astronaut and Grace
+    Hopper) moving ``MOTION_STEP`` px per frame in opposite directions, one in each half of the frame."""
     import cv2
 
-    from fer_ros.tools.soak import face_tiles
+    from fer_ros.tools.photos import face_tiles
 
     width, height = size
     tiles = [cv2.resize(tile, (MOTION_TILE, MOTION_TILE), interpolation=cv2.INTER_AREA) for tile in face_tiles()]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from fer_ros.node.dds import use_large_frame_transport
 from fer_ros.tools.bags import TYPESTORE, read_raw
-from fer_ros.tools.dds import use_large_frame_transport
+from fer_ros.tools.harness import Link, LinkError, NodeProcess, message_type, play
 from fer_ros.tools.regression import RegressionError
 from fer_ros.tools.regression.bag import INPUTS, copy_topic, image_topics, stamp_key
 
@@ -54,16 +53,12 @@ def warmup_message(bag: str | Path, topic: str) -> bytes:
 
 def replay(bag: str | Path, topic: str, msgtype: str, fps: float, params: list[str],
            frame_count: int, recorded_span_ns: int, startup_timeout: float = 60.0) -> Observation:
-    """Start fer_node, play ``topic`` of ``bag`` into it with fer_ros.tools.player at ``fps`` frames/s
+    """Start fer_node, play ``topic`` of ``bag`` into it (fer_ros.tools.harness.play) at ``fps`` frames/s
     (reliable QoS on both sides, so nothing is lost in transport) and collect its /emotion messages."""
     use_large_frame_transport()  # large frames, fast discovery (see README)
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from fer_ros.msg import FaceEmotionArray
-    from fer_ros.tools.player import DISCOVERY_SETTLE_S, MESSAGE_TYPES, play
-    from fer_ros.tools.soak import NodeLog, stop_process
 
     if len(image_topics(bag)) > 1:  # the player replays every image topic: give it a bag of only ``topic``
         with tempfile.TemporaryDirectory(prefix="fer_regression_") as folder:
@@ -75,16 +70,12 @@ def replay(bag: str | Path, topic: str, msgtype: str, fps: float, params: list[s
     input_topic, emotion_topic = f"{NAMESPACE}/{node_input}", f"{NAMESPACE}/emotion"
     # confirm_frames 1: every frame's faces are compared, also the first frame of a scene (a bag of
     # photos shows each for a few frames only); a --param confirm_frames:=N given to run/bless wins.
-    command = ["fer_node", "--ros-args", "-r", f"{node_input}:={input_topic}", "-r", f"emotion:={emotion_topic}",
-               "-p", "publish_annotated:=false", "-p", "input_reliability:=reliable",
-               "-p", f"input_transport:={transport}", "-p", "confirm_frames:=1"]
-    for param in params:
-        command += ["-p", param]
+    defaults = ["publish_annotated:=false", "input_reliability:=reliable", f"input_transport:={transport}",
+                "confirm_frames:=1"]
     try:
-        node_process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        node_process = NodeProcess([*defaults, *params], remaps={node_input: input_topic, "emotion": emotion_topic})
     except FileNotFoundError:
         raise RegressionError("fer_node not found: run `make build` and `. ./env.sh` first") from None
-    log = NodeLog(node_process)
     observation = Observation()
     # The player paces by recording timestamps: scale them so that frames go out at ``fps`` on average.
     rate = fps * recorded_span_ns / 1e9 / (frame_count - 1) if frame_count > 1 and recorded_span_ns > 0 else 0.0
@@ -101,52 +92,35 @@ def replay(bag: str | Path, topic: str, msgtype: str, fps: float, params: list[s
                                    "processing_time": round(float(msg.processing_time), 4),
                                    "faces": [face_record(face) for face in msg.faces]})
 
-    context = node = None
+    link = None
     try:
         deadline = time.monotonic() + startup_timeout
-        if not log.wait_ready(node_process, deadline):
-            raise RegressionError("fer_node did not start:\n  " + "\n  ".join(log.lines[-20:]))
+        if not node_process.wait_ready(startup_timeout):
+            raise RegressionError("fer_node did not start:\n" + node_process.tail(20))
         # Join the graph only now: a participant created while the node was starting up saw it seconds later.
-        context = rclpy.Context()
-        rclpy.init(args=[], context=context)  # never our own command line
-        node = rclpy.create_node("fer_regression", context=context)
-        node.create_subscription(FaceEmotionArray, emotion_topic, on_emotion,
-                                 QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
-        spinner.start()
-        while node.count_publishers(emotion_topic) == 0:
-            if node_process.poll() is not None or time.monotonic() > deadline:
-                raise RegressionError("fer_node's /emotion publisher was never discovered:\n  "
-                                      + "\n  ".join(log.lines[-20:]))
-            time.sleep(0.05)
+        link = Link("fer_regression")
+        link.listen(FaceEmotionArray, emotion_topic, on_emotion)
         reliable_out = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        warmup = node.create_publisher(MESSAGE_TYPES[msgtype], input_topic, reliable_out)
-        while warmup.get_subscription_count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(DISCOVERY_SETTLE_S)
+        warmup = link.image_publisher(input_topic, message_type(msgtype), reliable_out)
+        try:
+            link.wait_for_node(node_process, warmup, emotion_topic, timeout=deadline - time.monotonic())
+        except LinkError as error:
+            raise RegressionError(str(error)) from None
         warmup.publish(warmup_message(bag, topic))
         warmed_up.wait(30.0)
-        node.destroy_publisher(warmup)
-        observation.sent = play(node, str(bag), rate=rate, remap={topic: input_topic},
-                                wait_for_subscribers=30.0,
-                                qos=reliable_out)
+        link.node.destroy_publisher(warmup)
+        observation.sent = play(link.node, str(bag), rate=rate, remap={topic: input_topic},
+                                wait_for_subscribers=30.0, qos=reliable_out)
         deadline = time.monotonic() + 15.0
         while len(observation.frames) < frame_count and time.monotonic() < deadline and node_process.poll() is None:
             time.sleep(0.05)
         time.sleep(0.3)  # anything later would be a duplicate; let it show
     finally:
-        stop_process(node_process)
-        log.join()
-        if node is not None:
-            executor.shutdown()
-            spinner.join(timeout=5)
-            node.destroy_node()
-        if context is not None:
-            rclpy.try_shutdown(context=context)
-    observation.node_counts = log.frame_counts() or {}
-    observation.node_log = log.lines
+        node_process.stop()
+        if link is not None:
+            link.close()
+    observation.node_counts = node_process.frame_counts() or {}
+    observation.node_log = node_process.lines
     return observation
 
 

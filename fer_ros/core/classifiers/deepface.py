@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_ros.core.classifier import EmotionBackend
+from fer_ros.core.classifiers.base import EmotionBackend
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import ModelError
 
@@ -58,29 +58,6 @@ def build_model(keras):
         layers.Dense(1024, activation="relu"), layers.Dropout(0.2),
         layers.Dense(len(DEEPFACE_LABELS), activation="softmax"),
     ], name="deepface_emotion")
-
-
-def save_weights_h5(model, path: str | Path) -> None:
-    """Write ``model``'s weights in the layout of DeepFace's ``.h5`` (Keras 2's ``save_weights``; Keras
-    3's own ``save_weights`` only writes ``*.weights.h5``, a different layout)."""
-    import h5py
-    from keras.src.legacy.saving import legacy_h5_format
-
-    with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
-
-
-def write_random_weights(path: str | Path, seed: int = 0):
-    """Write an architecture-identical stand-in for DeepFace's weights file with random weights
-    (tests and timing only: its predictions mean nothing) to ``path``; returns the Keras model."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = build_model(keras)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_weights_h5(model, path)
-    return model
 
 
 def _import_keras(num_threads: int):

@@ -1,4 +1,4 @@
-"""One place that picks the Fast DDS transport for our tools and tests.
+"""One place that picks the Fast DDS transport: the node describes it in its warnings, our tools and tests set it.
 
 Fast DDS's default transports lose most large best-effort image frames, and ``LARGE_DATA`` carries
 them but adds 2-3 s to discovery. On one machine the profile ``fastdds_large_frames.xml`` (UDP for
