@@ -14,7 +14,7 @@ from fer_ros.core.image import FRAME_SIZE
 
 @pytest.fixture
 def tiles():
-    """Two small stand-in tiles (the bench uses real face crops from soak.face_tiles)."""
+    """Two small stand-in tiles (the bench uses real face crops from fer_ros.tools.photos.face_tiles)."""
     return [np.full((90, 90, 3), 200, np.uint8), np.full((90, 90, 3), 30, np.uint8)]
 
 

@@ -75,7 +75,7 @@ def test_video_alternates_face_and_mirror_and_the_smoothed_scores_approach_the_m
     pytest.importorskip("skimage.data")
     from fer_ros.core.preprocess import crop_faces
 
-    from fer_ros.tools.demo import demo_photos
+    from fer_ros.tools.photos import demo_photos
 
     photo = demo_photos()["grace_hopper"]  # her face and its mirror image read differently
     # the whole frame on every frame, on the spot: the same box, so the same crop, every time

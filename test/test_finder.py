@@ -227,7 +227,7 @@ def test_real_faces_held_still_are_found_in_every_frame_without_drifting_in_size
     """Haar on a real photo: each search looks for the size of the last full detection, so a box that
     comes out a little larger cannot grow from frame to frame until the face is lost (it did)."""
     from fer_ros.core.image import letterbox
-    from fer_ros.tools.demo import demo_photos
+    from fer_ros.tools.photos import demo_photos
 
     photo = letterbox(demo_photos()["astronaut_and_hopper"])  # faces of 126 and 61 px
     p = EmotionPipeline(PipelineConfig(confirm_frames=1))

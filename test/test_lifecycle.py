@@ -11,7 +11,7 @@ from lifecycle_msgs.msg import Transition
 
 from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotionArray
-from fer_ros.tools.demo import demo_photos
+from fer_ros.tools.photos import demo_photos
 from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for
 
 NODE = "/lc/fer_node"

@@ -11,7 +11,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 
 from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotion, FaceEmotionArray
-from fer_ros.tools.demo import demo_photos
+from fer_ros.tools.photos import demo_photos
 from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for, wait_matched
 
 NODE = "/live/fer_node"

@@ -3,7 +3,7 @@
 - scene photos (``../shared/data/scenes``) letterboxed to 640x480, with the hand-labelled face
   boxes of the dlib photos (``dlib_faces_training.xml``) and the photos with no person in them
   (the dogs, scikit-image's cat) for recall and false faces;
-- synthetic 30 fps sequences: real face crops (the people of soak's face tiles) moving on a textured
+- synthetic 30 fps sequences: real face crops (fer_ros.tools.photos.face_tiles) moving on a textured
   background, 1, 3 or 6 at a time.
 
 Frames are rendered on demand (a sequence of 150 frames would take 140 MB), deterministically, so

@@ -81,11 +81,12 @@ class FaceFinder:
     faces tracked so far, each as (last box, side at the last full detection) (fer_ros.core.tracker).
 
     With ``detection_thread`` (and ``make_detector``, which builds a second detector for it), the
-    scheduled full detections while faces are tracked, and those of an empty scene, run in a
-    background thread on a copy of the frame, so they never delay a frame: the frames meanwhile are
-    answered by the searches near the known faces, and the faces the detection finds that are not
-    tracked yet join the frame in which it finishes. The first frame, a scene cut, stamps jumping
-    back and every tracked face lost are searched whole on the spot.
+    scheduled full detections while faces are tracked, and those of an empty scene searched less
+    than ``detection_interval`` ago, run in a background thread on a copy of the frame, so they
+    never delay a frame: the frames meanwhile are answered by the searches near the known faces, and
+    the faces the detection finds that are not tracked yet join the frame in which it finishes. The
+    first frame, a scene cut, stamps jumping back, an empty scene not searched for
+    ``detection_interval`` and every tracked face lost are searched whole on the spot.
     """
 
     def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
@@ -135,9 +136,10 @@ class FaceFinder:
     def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
         small = thumbnail(bgr)
         cut = self._thumbnail is not None and scene_change(small, self._thumbnail) > self.scene_change_threshold
-        if cut or self._last_full is None or stamp < self._last_full:
-            return self._full(bgr, stamp, small, cut)
-        due = not tracked or stamp - self._last_full >= self.detection_interval
+        late = stamp - self._last_full >= self.detection_interval if self._last_full is not None else True
+        if cut or self._last_full is None or stamp < self._last_full or (late and not tracked):
+            return self._full(bgr, stamp, small, cut)  # nothing to go on: search the whole frame now
+        due = late or not tracked
         if due and not self.detection_thread:
             return self._full(bgr, stamp, small, False)
         arrived = self._arrived()
