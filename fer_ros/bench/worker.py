@@ -33,8 +33,8 @@ OURS = {
     "ours_defaults": {},
     "ours_yunet": {"yunet_model": None},  # what detector auto picks once fetch_models ran
     "ours_yunet_fast": {"yunet_model": None, "model": "fast"},
-    "ours_every_frame": {"detector": "haar", "haar_scale_factor": 1.1, "haar_min_neighbors": 5, "detection_interval": 0.0,
-                         "confirm_frames": 1},
+    "ours_every_frame": {"detector": "haar", "haar_scale_factor": 1.1, "haar_min_neighbors": 5,
+                         "detection_interval": 0.0, "detection_thread": False, "confirm_frames": 1},
 }
 STILL_FRAMES, STILL_RATE = 3, 10.0  # a photo held before the camera for 0.3 s at 10 Hz (recall, false faces)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
