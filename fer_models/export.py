@@ -106,11 +106,15 @@ def main(argv=None) -> int:
     else:
         faces = np.random.default_rng(0).integers(0, 256, (args.parity_samples, input_size, input_size),
                                                    dtype=np.uint8)
-    difference = parity(model, out, faces)
-    print(json.dumps({"onnx": str(out), "bytes": out.stat().st_size, "parity_samples": len(faces),
-                      "max_abs_difference": difference}))
-    if difference > PARITY_TOLERANCE:
-        print(f"parity check FAILED: difference {difference:.2e} > {PARITY_TOLERANCE:.0e}")
+    return report_parity({"onnx": str(out), "bytes": out.stat().st_size, "parity_samples": len(faces)},
+                         parity(model, out, faces), PARITY_TOLERANCE)
+
+
+def report_parity(summary: dict, difference: float, tolerance: float) -> int:
+    """Print ``summary`` with the parity ``difference`` as one JSON line; exit code 1 above ``tolerance``."""
+    print(json.dumps({**summary, "max_abs_difference": difference}))
+    if difference > tolerance:
+        print(f"parity check FAILED: difference {difference:.2e} > {tolerance:.0e}")
         return 1
     return 0
 

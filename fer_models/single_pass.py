@@ -14,11 +14,11 @@ images equals the averaged model.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from fer_models.export import report_parity
 from fer_ros.core.classifiers.onnx import EmotionClassifier
 from fer_ros.core.sidecar import ModelSpec, read_fields, sidecar_path, update_sidecar, write_sidecar
 
@@ -81,13 +81,8 @@ def main(argv=None) -> int:
                   {**extra, "single_pass_of": args.averaged.name})
     update_sidecar(args.averaged, single_pass=args.out.name)
     faces = np.random.default_rng(0).integers(0, 256, (64, spec.input_size, spec.input_size), dtype=np.uint8)
-    difference = parity(args.averaged, args.out, faces)
-    print(json.dumps({"single_pass": str(args.out), "bytes": args.out.stat().st_size,
-                      "max_abs_difference": difference}))
-    if difference > PARITY_TOLERANCE:
-        print(f"parity check FAILED: difference {difference:.2e} > {PARITY_TOLERANCE:.0e}")
-        return 1
-    return 0
+    return report_parity({"single_pass": str(args.out), "bytes": args.out.stat().st_size},
+                         parity(args.averaged, args.out, faces), PARITY_TOLERANCE)
 
 
 if __name__ == "__main__":
