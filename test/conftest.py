@@ -49,3 +49,13 @@ def yunet_model() -> str:
 @pytest.fixture
 def fer_csv() -> Path:
     return need(FER_CSV)
+
+
+@pytest.fixture(scope="session")
+def two_faces():
+    """Eileen Collins and Grace Hopper side by side (scikit-image, matplotlib), letterboxed to 640x480:
+    Haar finds both. Node tests send it; it needs nothing from ../shared."""
+    from fer_ros.core.image import letterbox
+    from fer_ros.tools.photos import demo_photos
+
+    return letterbox(demo_photos()["astronaut_and_hopper"])

@@ -9,9 +9,7 @@ import re
 import pytest
 from lifecycle_msgs.msg import Transition
 
-from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotionArray
-from fer_ros.tools.photos import demo_photos
 from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for
 
 NODE = "/lc/fer_node"
@@ -22,11 +20,6 @@ def graph():
     graph = Graph("lifecycle_test")
     yield graph
     graph.close()
-
-
-@pytest.fixture(scope="module")
-def two_faces():
-    return letterbox(demo_photos()["astronaut_and_hopper"])
 
 
 def managed_node(**params) -> NodeProcess:

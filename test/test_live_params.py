@@ -9,9 +9,7 @@ import re
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 
-from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotion, FaceEmotionArray
-from fer_ros.tools.photos import demo_photos
 from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for, wait_matched
 
 NODE = "/live/fer_node"
@@ -30,12 +28,6 @@ def node():
     process.wait_ready()
     yield process
     assert process.stop() == 0, process.output
-
-
-@pytest.fixture(scope="module")
-def two_faces():
-    """Eileen Collins and Grace Hopper side by side (scikit-image, matplotlib): Haar finds both."""
-    return letterbox(demo_photos()["astronaut_and_hopper"])
 
 
 def answers(graph, frame, stamp_sec: int, count: int = 1) -> list:

@@ -9,9 +9,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CompressedImage, Image
 
 from fer_ros.core.emotions import EMOTIONS
-from fer_ros.core.image import letterbox
 from fer_ros.msg import FaceEmotion, FaceEmotionArray
-from fer_ros.tools.photos import demo_photos
 from ros_helpers import Graph, NodeProcess, header, image_msg, send_until, wait_for, wait_matched
 
 
@@ -28,12 +26,6 @@ def node():
     process.wait_ready()
     yield process
     assert process.stop() == 0, process.output
-
-
-@pytest.fixture(scope="module")
-def two_faces():
-    """Eileen Collins and Grace Hopper side by side (scikit-image, matplotlib): Haar finds both."""
-    return letterbox(demo_photos()["astronaut_and_hopper"])
 
 
 def test_message_constants_are_the_seven_labels():

@@ -43,12 +43,6 @@ def photos():
 
 
 @pytest.fixture(scope="module")
-def two_faces(photos):
-    """Eileen Collins and Grace Hopper side by side, letterboxed to 640x480: Haar finds both."""
-    return letterbox(photos["astronaut_and_hopper"])
-
-
-@pytest.fixture(scope="module")
 def expected_centres(two_faces):
     """Centres of the two faces as the node's detector finds them in the bgr8 frame."""
     boxes = create_detector("haar").detect(two_faces, 32)

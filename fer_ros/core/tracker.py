@@ -21,7 +21,7 @@ class IouTracker:
 
     Tracks unseen for longer than ``max_age`` seconds expire; a stamp earlier than the last one
     (a bag replayed in a loop) resets all tracks. At most ``max_tracks`` are kept. Each track counts
-    the frames it was seen in (``hits``): ``confirmed`` tells whether that reached a threshold.
+    the frames it was seen in (``hits``), which the pipeline holds against ``confirm_frames``.
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, max_tracks: int = 256):
