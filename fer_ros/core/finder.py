@@ -28,6 +28,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import os
+import sys
+import threading
+
 import cv2
 import numpy as np
 
@@ -38,6 +42,11 @@ THUMBNAIL = (32, 24)  # width, height of the scene-change thumbnail
 SEARCH = 2.0  # side of the square searched around a known face, in face sizes
 SIZE_RANGE = (0.75, 1.33)  # sizes searched there, relative to the face's last size
 NMS_IOU = 0.5  # two searches that find one face: keep the better box
+# Niceness of the background detection thread (Linux: per thread). The frame thread gets the core
+# whenever it has a frame (weight 1024 against 110: about 90% of a busy core), and the detection
+# runs in the time between frames, so it never makes a frame wait; on a core kept busy by frames it
+# still gets about a tenth, so new faces are found, later.
+BACKGROUND_NICE = 10
 
 
 def thumbnail(bgr: np.ndarray) -> np.ndarray:
@@ -82,8 +91,8 @@ class FaceFinder:
 
     With ``detection_thread`` (and ``make_detector``, which builds a second detector for it), the
     scheduled full detections while faces are tracked, and those of an empty scene searched less
-    than ``detection_interval`` ago, run in a background thread on a copy of the frame, so they
-    never delay a frame: the frames meanwhile are answered by the searches near the known faces, and
+    than ``detection_interval`` ago, run in a background thread (at BACKGROUND_NICE) on a copy of
+    the frame, so they never delay a frame: the frames meanwhile are answered by the searches near the known faces, and
     the faces the detection finds that are not tracked yet join the frame in which it finishes. The
     first frame, a scene cut, stamps jumping back, an empty scene not searched for
     ``detection_interval`` and every tracked face lost are searched whole on the spot.
@@ -168,7 +177,8 @@ class FaceFinder:
 
     def _start(self, bgr: np.ndarray, stamp: float, small: np.ndarray) -> None:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="fer_face_detection")
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="fer_face_detection",
+                                                initializer=_lower_priority)
         if self._background is None:
             self._background = self.make_detector()  # its own: detectors keep per-call state
         self._last_full, self._thumbnail = stamp, small
@@ -216,6 +226,18 @@ class FaceFinder:
         boxes = [_scaled(b, 1 / scale, x0, y0) for b in found]
         boxes = [b for b in boxes if b.iou(last) > 0]
         return max(boxes, key=last.iou) if boxes else None
+
+
+def _lower_priority() -> None:
+    """Make the calling thread yield the core to the frame thread (BACKGROUND_NICE); where threads
+    have no priority of their own (not Linux), or it is refused, it keeps the process's."""
+    if sys.platform != "linux":
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), BACKGROUND_NICE))
+    except OSError:
+        pass
 
 
 def _same_face(now: Box, then: Box) -> bool:
