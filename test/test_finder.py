@@ -217,7 +217,38 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     later = run(p, [two] * 3, start=100 + 25 / FPS)
     assert [len(faces) for faces in later] == [1, 2, 2]  # the new face joins, then is confirmed
     assert ids <= set(later[-1])
-    p.finder.close()
+    p.close()  # the detection thread ends
+    for _ in range(100):
+        if not any(t.name.startswith("fer_face_detection") for t in threading.enumerate()):
+            break
+        time.sleep(0.01)
+    assert not any(t.name.startswith("fer_face_detection") for t in threading.enumerate())
+
+
+def test_an_overdue_background_detection_is_waited_for():
+    """On a core kept busy by frames the low-priority thread gets little time: once the detection
+    has run for detection_interval, the frame thread waits for it rather than search near the
+    known faces only, for ever."""
+    p = pipeline(detection_thread=True)
+    held = HeldSquareDetector()
+    p.finder.make_detector = lambda: held
+    p.finder.detection_thread = True
+    one = frame((100, 100, 80))
+    two = frame((100, 100, 80), (400, 250, 90))
+    run(p, [one] * 15)
+    waiting = run(p, [two] * 14, start=100 + 15 / FPS)  # started, not yet overdue: never waited for
+    assert held.started.is_set() and not held.go.is_set() and all(len(faces) == 1 for faces in waiting)
+    release = threading.Timer(0.3, held.go.set)
+    release.start()
+    try:
+        overdue = run(p, [two], start=100 + 30 / FPS)  # detection_interval (0.5 s) after it started
+        assert held.go.is_set()  # this frame waited for the detection ...
+        assert len(p.tracker.tracks) == 2 and len(overdue[-1]) == 1  # ... and the new face joins it, unconfirmed
+        assert len(run(p, [two], start=100 + 31 / FPS)[-1]) == 2  # confirmed on the next
+    finally:
+        held.go.set()
+        release.cancel()
+        p.close()
 
 
 def test_helpers():

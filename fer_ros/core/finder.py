@@ -45,7 +45,7 @@ NMS_IOU = 0.5  # two searches that find one face: keep the better box
 # Niceness of the background detection thread (Linux: per thread). The frame thread gets the core
 # whenever it has a frame (weight 1024 against 110: about 90% of a busy core), and the detection
 # runs in the time between frames, so it never makes a frame wait; on a core kept busy by frames it
-# still gets about a tenth, so new faces are found, later.
+# gets about a tenth, and a detection that is overdue is waited for (FaceFinder).
 BACKGROUND_NICE = 10
 
 
@@ -95,7 +95,10 @@ class FaceFinder:
     the frame, so they never delay a frame: the frames meanwhile are answered by the searches near the known faces, and
     the faces the detection finds that are not tracked yet join the frame in which it finishes. The
     first frame, a scene cut, stamps jumping back, an empty scene not searched for
-    ``detection_interval`` and every tracked face lost are searched whole on the spot.
+    ``detection_interval`` and every tracked face lost are searched whole on the spot. A background
+    detection still running ``detection_interval`` after it started (frames kept the core busy, so
+    its thread got little of it) is waited for on the frame thread: whatever the load, the whole
+    frame is searched at least every two ``detection_interval``.
     """
 
     def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
@@ -151,7 +154,7 @@ class FaceFinder:
         due = late or not tracked
         if due and not self.detection_thread:
             return self._full(bgr, stamp, small, False)
-        arrived = self._arrived()
+        arrived = self._arrived(wait=late)  # overdue: a core kept busy by frames starves the thread
         if due and self._pending is None:  # start the next one in the background
             self._start(bgr, stamp, small)
         self.searches += 1
@@ -185,9 +188,10 @@ class FaceFinder:
         self.full_detections += 1
         self._pending = self._executor.submit(self._detect_with, self._background, bgr.copy())
 
-    def _arrived(self) -> list[Box]:
-        """The boxes of a finished background detection (once), else nothing."""
-        if self._pending is None or not self._pending.done():
+    def _arrived(self, wait: bool = False) -> list[Box]:
+        """The boxes of a finished background detection (once), else nothing; with ``wait``, of a
+        running one once it finishes."""
+        if self._pending is None or not (wait or self._pending.done()):
             return []
         pending, self._pending = self._pending, None
         return pending.result()  # a detector error surfaces here, on the frame thread

@@ -155,6 +155,11 @@ class EmotionPipeline:
             self._passes[track_id] = self._passes.get(track_id, 0) + 1
         return scores
 
+    def close(self) -> None:
+        """Stop the background detection thread (``process`` may still be called: a later
+        background detection starts a new one)."""
+        self.finder.close()
+
     def detect(self, bgr: np.ndarray) -> list[Box]:
         """Faces in the whole of ``bgr`` (at most ``max_faces``, best first), detected on a copy whose
         longest side is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""

@@ -54,7 +54,7 @@ class IouTracker:
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.reset()
         self._last_stamp = stamp
-        self.tracks = [t for t in self.tracks if stamp - t.last_seen <= self.max_age]
+        self.tracks = self.live(stamp)
 
         pairs = sorted(((box.iou(track.box), b, t) for b, box in enumerate(boxes)
                         for t, track in enumerate(self.tracks)), reverse=True)

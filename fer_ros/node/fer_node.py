@@ -83,6 +83,8 @@ class EmotionNodeCore:
     def _unload(self) -> None:
         """Free the detector and classifier."""
         with self._frame_lock:
+            if self.pipeline is not None:
+                self.pipeline.close()
             self.pipeline = None
             self.live.unloaded()
 
@@ -249,6 +251,8 @@ class EmotionNodeCore:
         shut down (SIGINT/SIGTERM), so they are logged once the node, and its rosout publisher, are gone."""
         self._slot.close()
         self._worker.join(timeout=5)
+        if self.pipeline is not None:
+            self.pipeline.close()
         counts = dict(self.stats.totals)
         self.destroy_node()
         rclpy.logging.get_logger("fer_node").info(f"frame counts: {counts}")
