@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
+from fer_ros.bench.stats import Target, is_busy, last_core, machine_line, ratio, summarize
 from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
 from fer_ros.node.dds import use_large_frame_transport
 
@@ -203,8 +203,7 @@ def parse_args(argv=None):
     parser.add_argument("--node-seconds", type=float, help="timed seconds of node replay (default 10, quick 3)")
     parser.add_argument("--node-faces", type=int, default=6, choices=(1, 3, 6), help="faces in the node's sequence")
     parser.add_argument("--no-node", dest="node", action="store_false", help="skip the fer_node runs")
-    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
-    parser.add_argument("--core", type=int, default=affinity[-1], help="CPU core for every system and the node")
+    parser.add_argument("--core", type=int, default=last_core(), help="CPU core for every system and the node")
     parser.add_argument("--worker-timeout", type=float, default=1200.0, help="seconds one system may take")
     args = parser.parse_args(argv)
     quick = args.quick

@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+from fer_ros.bench.stats import last_core, pin_to_core
+
 GRID = ((1.1, 5), (1.1, 4), (1.15, 5), (1.15, 4), (1.15, 3), (1.2, 5), (1.2, 4), (1.2, 3), (1.25, 4), (1.25, 3))
 
 
@@ -70,11 +72,9 @@ def curve(scenes: str, grid=GRID) -> list[dict]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.haar_curve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", default="../shared/data/scenes")
-    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
-    parser.add_argument("--core", type=int, default=affinity[-1], help="CPU core to run on")
+    parser.add_argument("--core", type=int, default=last_core(), help="CPU core to run on")
     args = parser.parse_args(argv)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {args.core})
+    pin_to_core(args.core)
     import cv2
 
     cv2.setNumThreads(1)

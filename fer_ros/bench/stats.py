@@ -46,6 +46,17 @@ def ratio(ours_fps: float | None, peer_fps: float | None) -> float | None:
     return ours_fps / peer_fps
 
 
+def last_core() -> int:
+    """The last CPU core this process may run on: the bench's default core."""
+    return sorted(os.sched_getaffinity(0))[-1] if hasattr(os, "sched_getaffinity") else 0
+
+
+def pin_to_core(core: int) -> None:
+    """Run this process on ``core`` alone, where the OS lets a process choose (Linux)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as handle:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from fer_ros.bench.stats import pin_to_core
+
 SYSTEMS = ("ours_defaults", "ours_yunet", "ours_yunet_fast", "ours_every_frame", "fer", "deepface")
 LABELS = {
     "ours_defaults": "ours, defaults (haar)",
@@ -219,8 +221,7 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="untimed frames before them")
     parser.add_argument("--scene-rounds", type=int, default=3, help="timed passes over the scene photos")
     args = parser.parse_args(argv)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {args.core})
+    pin_to_core(args.core)
     Path(args.result).write_text(json.dumps(work(args)))
     return 0
 
