@@ -213,8 +213,8 @@ class FaceFinder:
 
     def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
         """The face near ``last`` in ``bgr``, ``size`` pixels wide (default: the side of ``last``):
-        detection in a square of ``SEARCH`` times ``size`` around ``last``, scaled so the face is
-        ``roi_face_size`` pixels; the box overlapping ``last`` most, or None."""
+        ``detector.detect_near`` in a square of ``SEARCH`` times ``size`` around ``last``, scaled so the
+        face is ``roi_face_size`` pixels; the box overlapping ``last`` most, or None."""
         size = size or max(last.width, last.height)
         side = int(round(SEARCH * size))
         x0 = last.x + last.width // 2 - side // 2
@@ -226,7 +226,7 @@ class FaceFinder:
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         region = cv2.resize(region, (out, out), interpolation=interpolation)
         low = max(int(round(target * SIZE_RANGE[0])), int(round(self.min_face_size * scale)), 8)
-        found = self.detector.detect(region, low, int(round(target * SIZE_RANGE[1])))
+        found = self.detector.detect_near(region, low, int(round(target * SIZE_RANGE[1])))
         boxes = [_scaled(b, 1 / scale, x0, y0) for b in found]
         boxes = [b for b in boxes if b.iou(last) > 0]
         return max(boxes, key=last.iou) if boxes else None

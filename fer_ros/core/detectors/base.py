@@ -21,3 +21,9 @@ class FaceDetector(ABC):
     def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
         """Return the faces in ``bgr`` (H x W x 3 uint8) whose side is at least ``min_face_size``
         and, unless ``max_face_size`` is 0, at most that many pixels, best first."""
+
+    def detect_near(self, region: np.ndarray, min_face_size: int, max_face_size: int) -> list[Box]:
+        """Faces in ``region``, a small square cut around a known face and scaled so that the face is
+        about ``roi_face_size`` pixels (fer_ros.core.finder). The same as :meth:`detect` unless a
+        backend can afford a finer search on so small an image."""
+        return self.detect(region, min_face_size, max_face_size)
