@@ -14,8 +14,7 @@ import threading
 import time
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from diagnostic_msgs.msg import DiagnosticArray
@@ -58,10 +57,6 @@ class EmotionNodeCore:
         self.image_sub = self.emotion_pub = self.annotated_pub = self.diagnostics_pub = None
         self._diagnostics_timer = None
         self._input_reliability = self.values["input_reliability"]
-        # Images and diagnostics get their own callback group: a parameter set that builds a new model
-        # runs in the default group (with the parameter and lifecycle services) on another executor
-        # thread, so it never delays them.
-        self._frames_group = MutuallyExclusiveCallbackGroup()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
         self._worker.start()
@@ -100,8 +95,7 @@ class EmotionNodeCore:
             Image, "emotion/annotated_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE),
             qos_overriding_options=overrides)
         self.diagnostics_pub = create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics,
-                                                    callback_group=self._frames_group)
+        self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics)
 
     def _close_outputs(self, destroy_publisher) -> None:
         if self._diagnostics_timer is not None:
@@ -123,7 +117,7 @@ class EmotionNodeCore:
         self._started = time.monotonic()
         self._active = True
         self.image_sub = self.create_subscription(
-            msg_type, topic, self._on_image, image_qos, callback_group=self._frames_group,
+            msg_type, topic, self._on_image, image_qos,
             qos_overriding_options=QoSOverridingOptions.with_default_policies())
         self._input_reliability = image_qos.reliability.name.lower()  # after the overrides were applied
 
@@ -273,8 +267,11 @@ class FerNode(EmotionNodeCore, Node):
 
 def run(node_class, args=None) -> None:
     """Start ``node_class``, spin it until SIGINT/SIGTERM and close it (both executables' main).
-    Two executor threads: parameter and lifecycle services (which may build a model) beside the
-    image callback and diagnostics."""
+    One executor thread: the image callback only hands the frame to the worker thread, and a
+    parameter set or lifecycle transition that builds a model holds the callbacks for its build
+    (measured 6-40 ms). rclpy's MultiThreadedExecutor (9.1, Kilted) resubmits a callback that waits
+    in its thread pool, spinning the core (ros2/rclpy#1452): frames answered one at a time ran at 4-6
+    per second on it, 66-70 on this one (python -m fer_ros.tools.soak, docs/benchmark.md)."""
     rclpy.init(args=args if args is not None else sys.argv)
     try:
         node = node_class()
@@ -282,7 +279,7 @@ def run(node_class, args=None) -> None:
         rclpy.logging.get_logger("fer_node").fatal(f"cannot start: {error}")
         rclpy.try_shutdown()
         sys.exit(1)
-    executor = MultiThreadedExecutor(num_threads=2)
+    executor = SingleThreadedExecutor()
     try:
         rclpy.spin(node, executor)
     except (KeyboardInterrupt, ExternalShutdownException):
