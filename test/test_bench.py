@@ -96,3 +96,12 @@ def test_machine_line_flags_a_shared_machine():
 def test_workers_get_one_thread_per_library():
     env = one_thread_environment({"PATH": "/bin", "OMP_NUM_THREADS": "8"})
     assert env["PATH"] == "/bin" and env["OMP_NUM_THREADS"] == "1" and env["TF_NUM_INTRAOP_THREADS"] == "1"
+
+
+def test_the_bench_runs_on_one_of_its_cores_and_refuses_another():
+    from fer_ros.bench.__main__ import parse_args
+    from fer_ros.bench.stats import cores
+
+    assert parse_args([]).core == cores()[-1]
+    with pytest.raises(SystemExit):
+        parse_args(["--core", str(max(cores()) + 1)])

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fer_ros.bench.stats import Target, is_busy, last_core, machine_line, ratio, summarize
+from fer_ros.bench.stats import Target, cores, is_busy, last_core, machine_line, ratio, summarize
 from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
 from fer_ros.node.dds import use_large_frame_transport
 
@@ -217,8 +217,8 @@ def parse_args(argv=None):
         parser.error(f"unknown systems {sorted(unknown)}; choose from {SYSTEMS}")
     if args.frames < 1 or args.warmup < 0 or args.scene_rounds < 1 or args.node_seconds <= 0:
         parser.error("--frames, --scene-rounds and --node-seconds must be positive, --warmup >= 0")
-    if args.core not in affinity:
-        parser.error(f"--core {args.core} is not one of this process's cores {affinity}")
+    if args.core not in cores():
+        parser.error(f"--core {args.core} is not one of this process's cores {cores()}")
     return args
 
 

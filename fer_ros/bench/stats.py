@@ -46,9 +46,14 @@ def ratio(ours_fps: float | None, peer_fps: float | None) -> float | None:
     return ours_fps / peer_fps
 
 
+def cores() -> list[int]:
+    """The CPU cores this process may run on, in order."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+
+
 def last_core() -> int:
     """The last CPU core this process may run on: the bench's default core."""
-    return sorted(os.sched_getaffinity(0))[-1] if hasattr(os, "sched_getaffinity") else 0
+    return cores()[-1]
 
 
 def pin_to_core(core: int) -> None:
