@@ -104,7 +104,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("haar_scale_factor", float, 1.15,
       "Haar cascade scaleFactor: step between the face sizes searched; larger is faster and may miss "
       "faces between steps (haar only; 1.15 with minNeighbors 4 from the measured speed/recall "
-      "curve, docs/benchmark.md). The search near a tracked face uses the finer of this and 1.1.",
+      "curve, docs/benchmark.md). The search near a tracked face uses the finer of this and 1.15.",
       DETECTOR, range=(1.01, 2.0)),
     # --- detection schedule and crops: changed in place
     P("detection_max_side", int, 640,

@@ -12,10 +12,11 @@ from fer_ros.core.errors import ModelError
 from fer_ros.core.types import Box
 
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"  # fewer false positives than _default
-# scaleFactor of the search near a known face (fer_ros.core.finder), finer than the full frame's 1.15:
-# the face is found again from more of the positions and sizes it moves to, dark and bright scenes
-# alike, for about 0.5 ms more per face (python -m fer_ros.bench.roi_search, docs/benchmark.md).
-ROI_SCALE_FACTOR = 1.1
+# The coarsest scaleFactor of the search near a known face (fer_ros.core.finder), whatever the full
+# frame's: coarser steps lose faces between sizes. 1.1 finds a moving face again more often (0.994
+# against 0.982 of jittered boxes) but costs 1.2-1.5x per search, and with 6 faces fer_node at 30 Hz
+# answered fewer frames (python -m fer_ros.bench.roi_search, docs/benchmark.md).
+ROI_SCALE_FACTOR = 1.15
 
 
 def default_cascade_path() -> Path:
