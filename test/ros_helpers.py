@@ -46,15 +46,25 @@ class Graph(harness.Link):
         super().__init__(name)
 
     def call(self, srv_type, service: str, request, timeout: float = 20.0):
-        """Call ``service`` and return its response (AssertionError when it does not answer)."""
-        client = self.node.create_client(srv_type, service)
+        """Call ``service`` and return its response (AssertionError when it does not answer).
+        A client that has not matched the server after 10 s is replaced once: in one CI run a
+        lifecycle node's change_state stayed unmatched for 10 s right after its get_state answered."""
+        client = self._ready_client(srv_type, service)
         try:
-            assert client.wait_for_service(timeout_sec=10), f"no service {service}"
             future = client.call_async(request)
             assert wait_for(future.done, timeout), f"{service} did not answer"
             return future.result()
         finally:
             self.node.destroy_client(client)
+
+    def _ready_client(self, srv_type, service: str):
+        for _ in range(2):
+            client = self.node.create_client(srv_type, service)
+            if client.wait_for_service(timeout_sec=10):
+                return client
+            self.node.destroy_client(client)
+        seen = sorted(name for name, _ in self.node.get_service_names_and_types())
+        raise AssertionError(f"no service {service} after 2 x 10 s; the graph has {seen}")
 
     def set_parameters(self, node: str, **values) -> list:
         """``ros2 param set`` for several parameters of ``node`` (e.g. "/fer_node"), one call each,
