@@ -5,10 +5,10 @@ Faces move little from one frame to the next, so :class:`FaceFinder` runs it onl
 
 - on the first frame, and again every ``detection_interval`` seconds (to find faces that entered),
 - while no face is tracked (an empty room is searched on every frame),
-- when the scene changed: the median grey-level difference of a 32x24 thumbnail from the one at
-  the last full detection is above ``scene_change_threshold``, i.e. most of the picture changed (a
-  new photo, the camera turned; faces moving in front of a still background change less than half
-  of it),
+- when the scene changed: the median grey-level difference of a 32x24 thumbnail from the previous
+  frame's is above ``scene_change_threshold``, i.e. most of the picture changed at once (a new
+  photo, the camera turned; faces moving in front of a still background change less than half of
+  it, and change it little from one frame to the next),
 - when none of the tracked faces is found near its last box (they all moved away or vanished),
   unless a background detection (below) just brought faces,
 - after the stamps jumped back (a bag replayed in a loop),
@@ -39,8 +39,8 @@ from fer_ros.core.detectors.base import FaceDetector
 from fer_ros.core.types import Box
 
 THUMBNAIL = (32, 24)  # width, height of the scene-change thumbnail
-SEARCH = 2.0  # side of the square searched around a known face, in face sizes
-SIZE_RANGE = (0.75, 1.33)  # sizes searched there, relative to the face's last size
+SEARCH = 1.6  # side of the square searched around a known face, in face sizes
+SIZE_RANGE = (0.83, 1.2)  # sizes searched there, relative to the face's last size
 NMS_IOU = 0.5  # two searches that find one face: keep the better box
 # Niceness of the background detection thread (Linux: per thread). The frame thread gets the core
 # whenever it has a frame (weight 1024 against 110: about 90% of a busy core), and the detection
@@ -76,7 +76,7 @@ class Found:
 
     boxes: list[Box]  # pixels of the frame, best first
     full: bool  # the whole frame was searched for this frame (else near the tracked faces)
-    scene_cut: bool  # most of the picture changed since the last full detection: a new scene
+    scene_cut: bool  # most of the picture changed from the previous frame: a new scene
     # per box: the face side a whole-frame detection measured (the size its track is searched at
     # from now on), 0 where only the search near its last box found it
     sizes: list[int] = field(default_factory=list)
@@ -146,45 +146,51 @@ class FaceFinder:
         self._pending = None
 
     def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
-        small = thumbnail(bgr)
-        cut = self._thumbnail is not None and scene_change(small, self._thumbnail) > self.scene_change_threshold
+        previous, self._thumbnail = self._thumbnail, thumbnail(bgr)
+        cut = previous is not None and scene_change(previous, self._thumbnail) > self.scene_change_threshold
         late = stamp - self._last_full >= self.detection_interval if self._last_full is not None else True
         if cut or self._last_full is None or stamp < self._last_full or (late and not tracked):
-            return self._full(bgr, stamp, small, cut)  # nothing to go on: search the whole frame now
+            return self._full(bgr, stamp, cut)  # nothing to go on: search the whole frame now
         due = late or not tracked
         if due and not self.detection_thread:
-            return self._full(bgr, stamp, small, False)
+            return self._full(bgr, stamp, False)
         arrived = self._arrived(wait=late)  # overdue: a core kept busy by frames starves the thread
         if due and self._pending is None:  # start the next one in the background
-            self._start(bgr, stamp, small)
+            self._start(bgr, stamp)
         self.searches += 1
         found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
         if tracked and not found and not arrived:  # every known face moved away or vanished: look everywhere
-            return self._full(bgr, stamp, small, False)
+            return self._full(bgr, stamp, False)
         boxes = suppress(found)
         sizes = [0] * len(boxes)
         for box in arrived:  # a face the background detection found: new, or missed by the search
+            side = max(box.width, box.height)
             same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
+            if not same:  # found in the frame the detection started on: where is it in this one?
+                box = self.search(bgr, box, side)
+                if box is None:  # gone (or it was never a face)
+                    continue
+                same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
             if same:
-                sizes[same[0]] = max(box.width, box.height)  # a fresh measure of its size
+                sizes[same[0]] = side  # a fresh measure of its size
             else:
                 boxes.append(box)
-                sizes.append(max(box.width, box.height))
+                sizes.append(side)
         return Found(boxes[: self.max_faces], full=False, scene_cut=False, sizes=sizes[: self.max_faces])
 
-    def _full(self, bgr: np.ndarray, stamp: float, small: np.ndarray, cut: bool) -> Found:
-        self._last_full, self._thumbnail, self._pending = stamp, small, None
+    def _full(self, bgr: np.ndarray, stamp: float, cut: bool) -> Found:
+        self._last_full, self._pending = stamp, None
         self.full_detections += 1
         boxes = self.detect(bgr)
         return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes])
 
-    def _start(self, bgr: np.ndarray, stamp: float, small: np.ndarray) -> None:
+    def _start(self, bgr: np.ndarray, stamp: float) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="fer_face_detection",
                                                 initializer=_lower_priority)
         if self._background is None:
             self._background = self.make_detector()  # its own: detectors keep per-call state
-        self._last_full, self._thumbnail = stamp, small
+        self._last_full = stamp
         self.full_detections += 1
         self._pending = self._executor.submit(self._detect_with, self._background, bgr.copy())
 
@@ -227,7 +233,7 @@ class FaceFinder:
         region = cv2.resize(region, (out, out), interpolation=interpolation)
         low = max(int(round(target * SIZE_RANGE[0])), int(round(self.min_face_size * scale)), 8)
         found = self.detector.detect_near(region, low, int(round(target * SIZE_RANGE[1])))
-        boxes = [_scaled(b, 1 / scale, x0, y0) for b in found]
+        boxes = [_scaled(b, side / out, x0, y0) for b in found]  # the ratio the resize really used
         boxes = [b for b in boxes if b.iou(last) > 0]
         return max(boxes, key=last.iou) if boxes else None
 

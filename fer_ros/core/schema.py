@@ -118,9 +118,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "they never delay a frame; false: on the frame they are due (reproducible frame by frame).",
       TRACKING),
     P("scene_change_threshold", float, 20.0,
-      "Median grey-level change (0-255) of a 32x24 thumbnail since the last full detection that "
-      "triggers a full detection at once and starts tracking afresh (a new scene, the camera turned: "
-      "most of the picture changed); 0: every frame.",
+      "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that triggers a "
+      "full detection at once and starts tracking afresh (a new scene, the camera turned: most of the "
+      "picture changed at once); 0: every frame.",
       TRACKING, range=(0.0, 255.0)),
     P("confirm_frames", int, 2,
       "A new face is published once it has been detected in this many frames, so a false face seen in "
