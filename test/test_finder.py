@@ -332,3 +332,78 @@ def test_real_faces_held_still_are_found_in_every_frame_without_drifting_in_size
     for faces in reported:
         for track_id, box in faces.items():
             assert abs(box.width - first[track_id].width) <= 0.2 * first[track_id].width, (track_id, box)
+
+
+class CountingClassifier:
+    """A mirror-averaged classifier whose every output row is new (a random probability vector), so
+    a face's raw scores change exactly on the frames it was classified; counts rows per call."""
+
+    input_size = 48
+    alternates_mirror = True
+
+    def __init__(self):
+        self.rows = []  # rows classified per call
+        self._random = np.random.default_rng(0)
+
+    def _scores(self, crops):
+        self.rows.append(len(crops))
+        scores = self._random.random((len(crops), 7)).astype(np.float32)
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    predict = predict_single = _scores
+
+    def close(self):
+        pass
+
+
+SIX = [(40, 60), (260, 60), (480, 60), (40, 300), (260, 300), (480, 300)]
+
+
+def classify_run(count: int, frames: int, **settings):
+    """``count`` of the SIX squares moving right 2 px a frame; per frame: rows classified and the
+    reported faces ({track id: FaceEmotion})."""
+    p = pipeline(confirm_frames=1, **settings)
+    p.classifier = CountingClassifier()
+    rows, reported = [], []
+    for index in range(frames):
+        before = sum(p.classifier.rows)
+        result = p.process(frame(*[(x + 2 * index, y, 80) for x, y in SIX[:count]]), 100 + index / FPS)
+        rows.append(sum(p.classifier.rows) - before)
+        reported.append({face.track_id: face for face in result.faces})
+    return rows, reported
+
+
+def test_six_tracked_faces_are_classified_half_at_a_time_each_at_least_every_other_frame():
+    rows, reported = classify_run(6, 20, classify_every=2)
+    assert rows == [6] + [3] * 19  # the new faces on their first frame, then 3 a frame
+    ids = set(reported[0])
+    assert len(ids) == 6 and all(set(faces) == ids for faces in reported)
+    for index in range(1, 20):
+        changed = {t for t in ids if not np.array_equal(reported[index][t].scores, reported[index - 1][t].scores)}
+        assert len(changed) == 3, index
+        for t in ids - changed:  # not classified this frame: last probabilities and smoothed state kept
+            assert np.array_equal(reported[index][t].smoothed.scores, reported[index - 1][t].smoothed.scores)
+        if index >= 2:  # none waits two frames
+            assert all(not np.array_equal(reported[index][t].scores, reported[index - 2][t].scores) for t in ids)
+
+
+def test_one_face_is_classified_on_every_frame_and_classify_every_1_classifies_all():
+    rows, reported = classify_run(1, 10, classify_every=2)
+    assert rows == [1] * 10
+    assert all(not np.array_equal(a[t].scores, b[t].scores) for a, b in zip(reported, reported[1:]) for t in a)
+    rows, _ = classify_run(6, 10, classify_every=1)
+    assert rows == [6] * 10
+
+
+def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
+    p = pipeline(confirm_frames=1, classify_every=3)
+    p.classifier = CountingClassifier()
+    rows = []
+    for index in range(25):  # the sixth face enters at frame 15, the next full detection (0.5 s)
+        count = 6 if index >= 15 else 5
+        before = sum(p.classifier.rows)
+        p.process(frame(*[(x + 2 * index, y, 80) for x, y in SIX[:count]]), 100 + index / FPS)
+        rows.append(sum(p.classifier.rows) - before)
+    assert rows[:15] == [5] + [2] * 14  # ceil(5 / 3) a frame
+    assert rows[15] == 1 + 2  # the new face, and the 2 classified longest ago
+    assert rows[16:] == [2] * 9  # ceil(6 / 3)

@@ -104,3 +104,17 @@ def test_result_is_read_only_and_bad_input_is_refused():
         EmotionSmoother().update("a", np.ones(5), 0.0)
     with pytest.raises(ConfigError):
         EmotionSmoother(time_constant=-1)
+
+
+def test_current_peeks_without_updating():
+    smoother = EmotionSmoother(time_constant=0.5)
+    assert smoother.current("a") is None  # no state yet
+    updated = smoother.update("a", mix(happy=0.9), 0.0)
+    peeked = smoother.current("a")
+    assert peeked.label == updated.label == "happy"
+    assert np.array_equal(peeked.scores, updated.scores) and peeked.confidence == updated.confidence
+    twin = EmotionSmoother(time_constant=0.5)  # the same updates without the peeks
+    twin.update("a", mix(happy=0.9), 0.0)
+    later = smoother.update("a", mix(sad=0.9), 0.1)
+    assert np.array_equal(later.scores, twin.update("a", mix(sad=0.9), 0.1).scores)  # a peek changed nothing
+    assert np.array_equal(smoother.current("a").scores, later.scores)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -38,11 +39,21 @@ class PreparedChange:
     full: bool = False
 
 
+@dataclass
+class _Classified:
+    """What the classifier said about one track."""
+
+    passes: int = 0  # classifier passes so far (mirror alternation)
+    frame: int = 0  # the pipeline's frame count when it was last classified
+    scores: np.ndarray | None = None  # its probabilities then; None: classify it on the next frame
+
+
 class EmotionPipeline:
     """Face finder (detect, then track: fer_ros.core.finder), classifier, tracker, quality gate and
     temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. A face too blurred
     to classify (sharpness below ``min_sharpness``) is flagged and reported as "uncertain" instead
-    of guessed.
+    of guessed. In video each tracked face is classified at least every ``classify_every`` frames
+    (``_choose``); in between it keeps its last probabilities and smoothed emotion.
 
     Not thread-safe: use one pipeline per thread.
     """
@@ -88,7 +99,8 @@ class EmotionPipeline:
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
                                             max_age=c.track_max_age)
-            self._passes: dict[str, int] = {}  # track id -> classifier passes so far (mirror alternation)
+            self._classified: dict[str, _Classified] = {}  # by track id
+            self._frames = 0
         else:
             if change.detector is not None:  # the new detector searches the whole frame next
                 self.finder.use_detector(self.detector, self._make_detector)
@@ -115,15 +127,19 @@ class EmotionPipeline:
         detected = time.perf_counter()
         ids = self.tracker.update(boxes, stamp, found.sizes)
         crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
-        scores = self._classify(crops, ids)
+        chosen = self._choose(ids)
+        scores = self._classify(crops, ids, chosen)
         classified = time.perf_counter()
         faces, unconfirmed = [], 0
-        for box, crop, raw, track_id in zip(boxes, crops, scores, ids):
+        for k, (box, crop, raw, track_id) in enumerate(zip(boxes, crops, scores, ids)):
             quality = assess(crop, box, self.config.min_face_size, self.config.min_sharpness)
-            if quality.ok:
-                smoothed = self.smoother.update(track_id, raw, stamp)
-            else:  # flag it, do not guess
+            if not quality.ok:  # flag it, do not guess; classify it afresh on the next frame
                 smoothed = SmoothedEmotion(raw, UNCERTAIN, float(raw.max()))
+                self._classified[track_id].scores = None
+            elif k in chosen:
+                smoothed = self.smoother.update(track_id, raw, stamp)
+            else:  # not classified in this frame: as its last classification left it
+                smoothed = self.smoother.current(track_id) or self.smoother.update(track_id, raw, stamp)
             if self.tracker.hits(track_id) < self.config.confirm_frames:
                 unconfirmed += 1  # seen, classified and smoothed, not yet reported
                 continue
@@ -132,27 +148,51 @@ class EmotionPipeline:
                            {"detection": detected - started, "classification": classified - detected},
                            unconfirmed=unconfirmed, full_detection=found.full)
 
-    def _classify(self, crops: np.ndarray, ids: list[str]) -> np.ndarray:
-        """This frame's probabilities of each crop. With a mirror-averaged model and smoothing on, a
-        face seen for the first time gets both passes (face and mirror image, averaged); after that
-        one pass per frame, alternately on the face and on its mirror image, so the smoothed
-        probabilities approach the mirror average at the cost of a single pass."""
-        classifier = self.classifier
+    def _choose(self, ids: list[str]) -> set[int]:
+        """Which of this frame's faces (indices into ``ids``) to classify: every face without
+        probabilities yet, and ceil(others / classify_every) of the others, those classified longest
+        ago (more where some were last classified ``classify_every`` or more frames ago). With
+        the faces' number steady, each is classified every ``classify_every`` frames at most."""
+        self._frames += 1
         live = {t.track_id for t in self.tracker.tracks}
-        self._passes = {k: v for k, v in self._passes.items() if k in live}
-        if not (classifier.alternates_mirror and self.config.smoothing_time_constant > 0) or len(crops) == 0:
-            return classifier.predict(crops)
-        passes = [self._passes.get(track_id, 0) for track_id in ids]
-        new = [k for k, done in enumerate(passes) if done == 0]
-        seen = [k for k, done in enumerate(passes) if done > 0]
-        scores = np.empty((len(crops), NUM_EMOTIONS), np.float32)
-        if new:
-            scores[new] = classifier.predict(crops[new])
-        if seen:
-            scores[seen] = classifier.predict_single(
-                np.stack([crops[k][:, ::-1] if passes[k] % 2 else crops[k] for k in seen]))
+        self._classified = {k: v for k, v in self._classified.items() if k in live}
         for track_id in ids:
-            self._passes[track_id] = self._passes.get(track_id, 0) + 1
+            self._classified.setdefault(track_id, _Classified())
+        every = self.config.classify_every
+        fresh = {k for k, track_id in enumerate(ids) if self._classified[track_id].scores is None}
+        others = sorted((k for k in range(len(ids)) if k not in fresh), key=lambda k: self._classified[ids[k]].frame)
+        overdue = sum(self._frames - self._classified[ids[k]].frame >= every for k in others)
+        return fresh | set(others[:max(math.ceil(len(others) / every), overdue)])
+
+    def _classify(self, crops: np.ndarray, ids: list[str], chosen: set[int]) -> np.ndarray:
+        """This frame's probabilities of each crop: the classifier's for the ``chosen`` ones, the
+        last ones for the others. With a mirror-averaged model and smoothing on, a face classified
+        for the first time gets both passes (face and mirror image, averaged); after that one pass
+        each time, alternately on the face and on its mirror image, so the smoothed probabilities
+        approach the mirror average at the cost of a single pass."""
+        classifier = self.classifier
+        scores = np.empty((len(crops), NUM_EMOTIONS), np.float32)
+        records = [self._classified[track_id] for track_id in ids]
+        for k, record in enumerate(records):
+            if k not in chosen:
+                scores[k] = record.scores
+        chosen = sorted(chosen)
+        if not chosen:
+            return scores
+        if not (classifier.alternates_mirror and self.config.smoothing_time_constant > 0):
+            scores[chosen] = classifier.predict(crops[chosen])
+        else:
+            new = [k for k in chosen if records[k].passes == 0]
+            seen = [k for k in chosen if records[k].passes > 0]
+            if new:
+                scores[new] = classifier.predict(crops[new])
+            if seen:
+                scores[seen] = classifier.predict_single(
+                    np.stack([crops[k][:, ::-1] if records[k].passes % 2 else crops[k] for k in seen]))
+        for k in chosen:
+            records[k].passes += 1
+            records[k].frame = self._frames
+            records[k].scores = scores[k].copy()
         return scores
 
     def close(self) -> None:

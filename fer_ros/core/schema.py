@@ -129,6 +129,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "Smallest face side in source pixels; smaller faces are ignored.", TRACKING, range=(8, 4096)),
     P("max_faces", int, 10,
       "Most faces classified per frame (best score or largest first).", TRACKING, range=(1, 100)),
+    P("classify_every", int, 2,
+      "Each tracked face is classified at least every this many frames: a frame classifies the new "
+      "faces and ceil(tracked / classify_every) of the others, those classified longest ago; a face "
+      "not classified in a frame keeps its last probabilities and smoothed emotion (1: every face on "
+      "every frame; a single face is classified on every frame either way).", TRACKING, range=(1, 30)),
     P("face_margin", float, 0.1,
       "Margin added around each face box before cropping, as a fraction of the box size.",
       TRACKING, range=(0.0, 1.0)),

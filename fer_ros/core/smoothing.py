@@ -132,6 +132,15 @@ class EmotionSmoother:
             if state.scores[best] > state.scores[state.held] + self.hysteresis:
                 state.held = best
 
+        return self._emotion(state)
+
+    def current(self, track_id: str) -> SmoothedEmotion | None:
+        """The smoothed scores and label of ``track_id`` as the last update left them (None for a
+        track without state): for a frame in which the face was seen but not classified."""
+        state = self._tracks.get(track_id)
+        return None if state is None else self._emotion(state)
+
+    def _emotion(self, state: _TrackState) -> SmoothedEmotion:
         smoothed = (state.scores / state.scores.sum()).astype(np.float32)
         smoothed.setflags(write=False)
         confidence = float(smoothed[state.held])

@@ -55,8 +55,9 @@ class Quality:
 
 @dataclass
 class FaceEmotion:
-    """One face: its box, a stable track id, this frame's probability of each emotion (``scores``,
-    EMOTIONS order) and, when the pipeline smooths over time, the smoothed state and face quality."""
+    """One face: its box, a stable track id, the classifier's probability of each emotion (``scores``,
+    EMOTIONS order: from this frame, or from the last one that classified the face, see
+    ``classify_every``) and, when the pipeline smooths over time, the smoothed state and face quality."""
 
     box: Box
     scores: np.ndarray
