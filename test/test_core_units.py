@@ -23,6 +23,24 @@ def test_tracker_keeps_ids_of_moving_faces_and_expires_them():
     assert tracker.update([Box(6, 4, 50, 50)], 2.0) != [first[0]]  # expired: a new id
 
 
+def test_tracker_follows_a_fast_face_by_its_velocity():
+    """A 50 px face speeding up to 30 px a frame (a 5 Hz camera): a box and the one before then
+    overlap by IoU 0.25, below the threshold, but the box predicted from its velocity overlaps the
+    new one well."""
+    xs = [0, 20, 50, 80, 110, 140, 170]
+    boxes = [Box(x, 100, 50, 50) for x in xs]
+    assert boxes[3].iou(boxes[2]) < 0.3
+    tracker = IouTracker(iou_threshold=0.3, max_age=1.0)
+    first = tracker.update([boxes[0]], 0.0)
+    for i in range(1, len(xs)):
+        assert tracker.update([boxes[i]], 0.2 * i) == first, i
+    track = tracker.tracks[0]
+    assert 120 < track.velocity[0] < 150 and track.velocity[1] == 0  # 150 px/s, smoothed
+    assert track.predicted(1.2).x == xs[-1]  # at the stamp it was seen: where it was
+    assert track.predicted(1.4).x > xs[-1] + 20  # a frame later: moved on
+    assert track.predicted(100.0).x == xs[-1] + 50  # never more than its side away
+
+
 def test_tracker_resets_when_time_jumps_back():
     tracker = IouTracker()
     old = tracker.update([Box(0, 0, 40, 40)], 10.0)

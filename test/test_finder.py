@@ -86,6 +86,16 @@ def test_a_moving_face_keeps_its_id_and_is_mostly_searched_near_its_box():
     assert searched and all(size == (side, side) for size in searched)
 
 
+def test_a_fast_face_at_a_slow_camera_is_searched_where_it_is_heading():
+    """80 px speeding up to 60 px a frame at 5 Hz: soon past the square searched around its last
+    box (24 px to spare on each side), inside the one around where its velocity puts it."""
+    xs = np.cumsum([40, 20, 30, 40, 50, 60, 60, 60, 60, 60])
+    p = pipeline(detection_interval=10.0)
+    reported = run(p, [frame((int(x), 200, 80)) for x in xs], fps=5.0)
+    assert p.finder.full_detections == 1 and p.finder.searches == 9  # never lost
+    assert len({t for faces in reported[1:] for t in faces}) == 1 and all(len(f) == 1 for f in reported[1:])
+
+
 def test_a_face_entering_is_found_by_the_next_full_detection():
     p = pipeline()
     frames = [frame((60, 60, 80)) if i < 10 else frame((60, 60, 80), (400, 200, 90)) for i in range(40)]

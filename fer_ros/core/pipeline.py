@@ -122,7 +122,7 @@ class EmotionPipeline:
         others); ``confirm_frames`` 1 reports every face of a single photo."""
         started = time.perf_counter()
         stamp = started if stamp is None else stamp
-        found = self.finder.find(bgr, stamp, [(t.box, t.size) for t in self.tracker.live(stamp)])
+        found = self.finder.find(bgr, stamp, [(t.predicted(stamp), t.size) for t in self.tracker.live(stamp)])
         boxes = found.boxes
         detected = time.perf_counter()
         ids = self.tracker.update(boxes, stamp, found.sizes)

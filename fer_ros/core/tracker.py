@@ -14,10 +14,37 @@ class Track:
     last_seen: float  # seconds, in the caller's clock (image stamps)
     hits: int = 1  # frames in which a box was matched to it
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
+    velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second (smoothed)
+
+    def predicted(self, stamp: float) -> Box:
+        """Where its box should be at ``stamp`` if it keeps moving as it did: its last box moved by
+        ``velocity`` for the time since it was seen, by at most the box's side."""
+        dt = max(0.0, stamp - self.last_seen)
+        side = max(self.box.width, self.box.height)
+        dx, dy = (max(-side, min(side, v * dt)) for v in self.velocity)
+        if not (dx or dy):
+            return self.box
+        return Box(int(round(self.box.x + dx)), int(round(self.box.y + dy)), self.box.width, self.box.height,
+                   self.box.score)
+
+    def moved_to(self, box: Box, stamp: float) -> None:
+        """Seen at ``box`` at ``stamp``: update its box and velocity (half the new measure, half
+        the old, so a jittery box does not throw the next prediction far)."""
+        dt = stamp - self.last_seen
+        if dt > 0:
+            measured = ((box.x - self.box.x) / dt, (box.y - self.box.y) / dt)
+            self.velocity = tuple(VELOCITY_WEIGHT * m + (1 - VELOCITY_WEIGHT) * v
+                                  for m, v in zip(measured, self.velocity))
+        self.box, self.last_seen = box, stamp
+        self.hits += 1
+
+
+VELOCITY_WEIGHT = 0.5  # of the newest measure in a track's velocity
 
 
 class IouTracker:
-    """Matches each new box to the unmatched track it overlaps most (IoU >= ``iou_threshold``).
+    """Matches each new box to the unmatched track whose predicted box (``Track.predicted``: moved
+    on as it was moving) it overlaps most (IoU >= ``iou_threshold``).
 
     Tracks unseen for longer than ``max_age`` seconds expire; a stamp earlier than the last one
     (a bag replayed in a loop) resets all tracks. At most ``max_tracks`` are kept. Each track counts
@@ -56,8 +83,9 @@ class IouTracker:
         self._last_stamp = stamp
         self.tracks = self.live(stamp)
 
-        pairs = sorted(((box.iou(track.box), b, t) for b, box in enumerate(boxes)
-                        for t, track in enumerate(self.tracks)), reverse=True)
+        predicted = [track.predicted(stamp) for track in self.tracks]
+        pairs = sorted(((box.iou(predicted[t]), b, t) for b, box in enumerate(boxes)
+                        for t in range(len(self.tracks))), reverse=True)
         ids: list[str | None] = [None] * len(boxes)
         used: set[int] = set()
         for overlap, b, t in pairs:
@@ -66,8 +94,7 @@ class IouTracker:
             if ids[b] is None and t not in used:
                 ids[b] = self.tracks[t].track_id
                 used.add(t)
-                self.tracks[t].box, self.tracks[t].last_seen = boxes[b], stamp
-                self.tracks[t].hits += 1
+                self.tracks[t].moved_to(boxes[b], stamp)
                 self.tracks[t].size = sizes[b] or self.tracks[t].size
         for b, box in enumerate(boxes):
             if ids[b] is None:
