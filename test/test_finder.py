@@ -56,6 +56,7 @@ def pipeline(**settings) -> EmotionPipeline:
     """Our pipeline with the square detector in place of the face detector; full detections on the
     frame they are due (no background thread), so every run is the same frame by frame."""
     settings.setdefault("detection_thread", False)
+    settings.setdefault("detection_interval", 0.5)  # the schedule these tests count frames with
     p = EmotionPipeline(PipelineConfig(detector="haar", min_sharpness=0.0, **settings))
     p.detector = p.finder.detector = SquareDetector()
     return p

@@ -13,8 +13,8 @@ Faces move little from one frame to the next, so :class:`FaceFinder` runs it onl
   unless a background detection (below) just brought faces,
 - after the stamps jumped back (a bag replayed in a loop),
 
-and on every other frame looks for each tracked face again in a square around its last box, twice
-its size, scaled so that the face is about ``roi_face_size`` pixels (the detector's own small
+and on every other frame looks for each tracked face again in a square around its last box (as
+the tracker predicts it: moved on by the track's velocity), ``SEARCH`` times its size, scaled so that the face is about ``roi_face_size`` pixels (the detector's own small
 scale): cheap, and it follows the face as it moves. The size searched for is the one the face had
 at the last full detection, so a box that comes out a little larger or smaller cannot make the
 search drift in scale from frame to frame. A face not found there is a miss; its track
@@ -87,7 +87,7 @@ class FaceFinder:
 
     ``find(bgr, stamp, tracked)`` returns the face boxes of this frame (pixels of ``bgr``, best
     first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the
-    faces tracked so far, each as (last box, side at the last full detection) (fer_ros.core.tracker).
+    faces tracked so far, each as (predicted box, side at the last full detection) (fer_ros.core.tracker).
 
     With ``detection_thread`` (and ``make_detector``, which builds a second detector for it), the
     scheduled full detections while faces are tracked, and those of an empty scene searched less
@@ -102,7 +102,7 @@ class FaceFinder:
     """
 
     def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
-                 max_faces: int = 10, detection_interval: float = 0.5, scene_change_threshold: float = 20.0,
+                 max_faces: int = 10, detection_interval: float = 1.0, scene_change_threshold: float = 20.0,
                  detection_thread: bool = False, make_detector: Callable[[], FaceDetector] | None = None):
         self.detector = detector
         self.make_detector = make_detector

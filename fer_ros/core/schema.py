@@ -110,9 +110,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("detection_max_side", int, 640,
       "Frames whose longest side exceeds this many pixels are downscaled for detection only (0: never).",
       TRACKING, range=(64, 8192), off=0),
-    P("detection_interval", float, 0.5,
-      "Seconds between full-frame detections while faces are tracked; in between, each tracked face is "
-      "re-detected near its last box (0: full detection on every frame).", TRACKING, range=(0.0, 10.0)),
+    P("detection_interval", float, 1.0,
+      "Seconds between full-frame detections while faces are tracked, i.e. how soon a person joining "
+      "others in view is found (one entering an empty view is found at once); in between, each tracked "
+      "face is re-detected near its last box (0: full detection on every frame).", TRACKING,
+      range=(0.0, 10.0)),
     P("detection_thread", bool, True,
       "Run the scheduled full-frame detections (and those of an empty scene) in a background thread, so "
       "they never delay a frame; false: on the frame they are due (reproducible frame by frame).",
