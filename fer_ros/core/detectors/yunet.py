@@ -49,6 +49,12 @@ class YuNetDetector(FaceDetector):
             self._nets[size] = net
         return net
 
+    def detect_near(self, region: np.ndarray, min_face_size: int, max_face_size: int) -> list[Box]:
+        """Faces in the small region around a known face whose longer side is within the bounds:
+        the finder measures a face by its longer side, and YuNet's boxes are taller than wide (a
+        48 px face is often 38 px wide, which a bound on the shorter side would refuse)."""
+        return [b for b in self.detect(region, 1) if min_face_size <= max(b.width, b.height) <= max_face_size]
+
     def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
         _, faces = self._net_for((bgr.shape[1], bgr.shape[0])).detect(np.ascontiguousarray(bgr))
         boxes = []
