@@ -275,19 +275,22 @@ def background_detection_of(p, frames, then):
 
 
 def test_a_face_the_background_detection_found_is_placed_where_it_is_now():
-    """The detection ran on a frame some frames old: a new face it found has moved since, and is
-    searched for near where it was, so its track starts at its box in this frame."""
+    """The detection ran on a frame some frames old: a new face it found has moved since (60 px, two
+    thirds of its size), and is searched for around where it was, so its track starts at its box
+    in this frame."""
     p = pipeline(detection_thread=True, confirm_frames=1)
-    moving = [frame((100, 100, 80), (400 + 3 * i, 250, 90)) for i in range(10)]
-    result = background_detection_of(p, moving, frame((100, 100, 80), (430, 250, 90)))
+    moving = [frame((100, 100, 80), (400 + 6 * i, 250, 90)) for i in range(10)]
+    result = background_detection_of(p, moving, frame((100, 100, 80), (460, 250, 90)))
     boxes = sorted((face.box for face in result.faces), key=lambda b: b.x)
-    assert len(boxes) == 2 and abs(boxes[1].x - 430) <= 1, boxes  # not at 400, where the detection saw it
+    assert len(boxes) == 2 and abs(boxes[1].x - 460) <= 1, boxes  # not at 400, where the detection saw it
 
 
 def test_a_face_the_background_detection_found_that_has_gone_is_dropped():
+    """... and the tracked face next to where it was is not taken for it."""
     p = pipeline(detection_thread=True, confirm_frames=1)
-    result = background_detection_of(p, [frame((100, 100, 80), (400, 250, 90))] * 10, frame((100, 100, 80)))
+    result = background_detection_of(p, [frame((100, 100, 80), (190, 100, 90))] * 10, frame((100, 100, 80)))
     assert len(result.faces) == 1 and len(p.tracker.tracks) == 1
+    assert p.finder.search_all(frame((100, 100, 80)), Box(190, 100, 90, 90), 90, 3.0)  # it was in reach
 
 
 def test_an_overdue_background_detection_is_waited_for():

@@ -40,6 +40,8 @@ from fer_ros.core.types import Box
 
 THUMBNAIL = (32, 24)  # width, height of the scene-change thumbnail
 SEARCH = 1.6  # side of the square searched around a known face, in face sizes
+# ... around a face a background detection found in an older frame (it may have moved since)
+ARRIVED_SEARCH = 3.0
 SIZE_RANGE = (0.83, 1.2)  # sizes searched there, relative to the face's last size
 NMS_IOU = 0.5  # two searches that find one face: keep the better box
 # Niceness of the background detection thread (Linux: per thread). The frame thread gets the core
@@ -167,10 +169,11 @@ class FaceFinder:
             side = max(box.width, box.height)
             same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
             if not same:  # found in the frame the detection started on: where is it in this one?
-                box = self.search(bgr, box, side)
-                if box is None:  # gone (or it was never a face)
+                unexplained = [b for b in self.search_all(bgr, box, side, ARRIVED_SEARCH)
+                               if not any(_same_face(known, b) for known in boxes)]
+                if not unexplained:  # gone (or it was never a face)
                     continue
-                same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
+                box = min(unexplained, key=lambda b: _distance(b, box))
             if same:
                 sizes[same[0]] = side  # a fresh measure of its size
             else:
@@ -219,10 +222,17 @@ class FaceFinder:
 
     def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
         """The face near ``last`` in ``bgr``, ``size`` pixels wide (default: the side of ``last``):
-        ``detector.detect_near`` in a square of ``SEARCH`` times ``size`` around ``last``, scaled so the
-        face is ``roi_face_size`` pixels; the box overlapping ``last`` most, or None."""
+        of the faces :meth:`search_all` finds in a square of ``SEARCH`` times ``size`` around it, the
+        one overlapping ``last`` most, or None."""
+        boxes = [b for b in self.search_all(bgr, last, size) if b.iou(last) > 0]
+        return max(boxes, key=last.iou) if boxes else None
+
+    def search_all(self, bgr: np.ndarray, last: Box, size: int = 0, span: float = SEARCH) -> list[Box]:
+        """The faces about ``size`` pixels wide (default: the side of ``last``) in a square of ``span``
+        times ``size`` around ``last``: ``detector.detect_near`` on it scaled so the face is
+        ``roi_face_size`` pixels; boxes in pixels of ``bgr``."""
         size = size or max(last.width, last.height)
-        side = int(round(SEARCH * size))
+        side = int(round(span * size))
         x0 = last.x + last.width // 2 - side // 2
         y0 = last.y + last.height // 2 - side // 2
         region = _padded_crop(bgr, x0, y0, side)
@@ -233,9 +243,7 @@ class FaceFinder:
         region = cv2.resize(region, (out, out), interpolation=interpolation)
         low = max(int(round(target * SIZE_RANGE[0])), int(round(self.min_face_size * scale)), 8)
         found = self.detector.detect_near(region, low, int(round(target * SIZE_RANGE[1])))
-        boxes = [_scaled(b, side / out, x0, y0) for b in found]  # the ratio the resize really used
-        boxes = [b for b in boxes if b.iou(last) > 0]
-        return max(boxes, key=last.iou) if boxes else None
+        return [_scaled(b, side / out, x0, y0) for b in found]  # the ratio the resize really used
 
 
 def _lower_priority() -> None:
@@ -258,6 +266,11 @@ def _same_face(now: Box, then: Box) -> bool:
         return b.x <= cx <= b.x + b.width and b.y <= cy <= b.y + b.height
 
     return now.iou(then) > 0.2 or inside(now, then) or inside(then, now)
+
+
+def _distance(a: Box, b: Box) -> float:
+    """Between the centres of two boxes, in pixels."""
+    return float(np.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2))
 
 
 def _scaled(box: Box, factor: float, dx: int = 0, dy: int = 0) -> Box:
