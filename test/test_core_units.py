@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pytest
 
 from fer_ros.core.drawing import annotate
 from fer_ros.core.latest import LatestSlot
@@ -35,10 +36,24 @@ def test_tracker_follows_a_fast_face_by_its_velocity():
     for i in range(1, len(xs)):
         assert tracker.update([boxes[i]], 0.2 * i) == first, i
     track = tracker.tracks[0]
-    assert 120 < track.velocity[0] < 150 and track.velocity[1] == 0  # 150 px/s, smoothed
+    assert track.velocity == (pytest.approx(150.0), 0.0)  # its last move: 30 px in 0.2 s
     assert track.predicted(1.2).x == xs[-1]  # at the stamp it was seen: where it was
     assert track.predicted(1.4).x > xs[-1] + 20  # a frame later: moved on
     assert track.predicted(100.0).x == xs[-1] + 50  # never more than its side away
+
+
+def test_tracker_velocity_is_measured_over_a_tenth_of_a_second_at_least():
+    """Two frames 2 ms apart (a publisher that stalled, then sent two at once) with 3 px of box
+    jitter read as 1500 px/s; the velocity waits for 0.1 s of motion instead."""
+    tracker = IouTracker()
+    tracker.update([Box(100, 100, 60, 60)], 0.0)
+    tracker.update([Box(103, 100, 60, 60)], 0.002)
+    track = tracker.tracks[0]
+    assert track.velocity == (0.0, 0.0) and track.predicted(0.035).x == 103
+    for i in range(1, 5):  # then 30 fps, 2 px a frame
+        tracker.update([Box(103 + 2 * i, 100, 60, 60)], 0.002 + i / 30)
+    # 9 px in 0.1 s: the 2 px a frame, with the jitter spread over 0.1 s instead of 2 ms
+    assert 50 < track.velocity[0] < 100 and track.velocity[1] == 0
 
 
 def test_tracker_resets_when_time_jumps_back():

@@ -14,7 +14,8 @@ class Track:
     last_seen: float  # seconds, in the caller's clock (image stamps)
     hits: int = 1  # frames in which a box was matched to it
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
-    velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second (smoothed)
+    velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
+    anchor: tuple[int, int, float] | None = None  # (x, y, stamp) the velocity is next measured from
 
     def predicted(self, stamp: float) -> Box:
         """Where its box should be at ``stamp`` if it keeps moving as it did: its last box moved by
@@ -28,18 +29,22 @@ class Track:
                    self.box.score)
 
     def moved_to(self, box: Box, stamp: float) -> None:
-        """Seen at ``box`` at ``stamp``: update its box and velocity (half the new measure, half
-        the old, so a jittery box does not throw the next prediction far)."""
-        dt = stamp - self.last_seen
-        if dt > 0:
-            measured = ((box.x - self.box.x) / dt, (box.y - self.box.y) / dt)
-            self.velocity = tuple(VELOCITY_WEIGHT * m + (1 - VELOCITY_WEIGHT) * v
-                                  for m, v in zip(measured, self.velocity))
+        """Seen at ``box`` at ``stamp``: update its box, and its velocity once ``VELOCITY_BASELINE``
+        seconds have passed since the last measure (over so short a time as two frames a few
+        milliseconds apart, a pixel of jitter would read as a fast move)."""
+        anchor = self.anchor or (self.box.x, self.box.y, self.last_seen)
+        dt = stamp - anchor[2]
+        if dt >= VELOCITY_BASELINE:
+            self.velocity = ((box.x - anchor[0]) / dt, (box.y - anchor[1]) / dt)
+            anchor = (box.x, box.y, stamp)
+        elif dt < 0:
+            anchor = (box.x, box.y, stamp)
+        self.anchor = anchor
         self.box, self.last_seen = box, stamp
         self.hits += 1
 
 
-VELOCITY_WEIGHT = 0.5  # of the newest measure in a track's velocity
+VELOCITY_BASELINE = 0.1  # seconds: the shortest time a track's velocity is measured over
 
 
 class IouTracker:
