@@ -14,8 +14,9 @@ Faces move little from one frame to the next, so :class:`FaceFinder` runs it onl
 - after the stamps jumped back (a bag replayed in a loop),
 
 and on every other frame looks for each tracked face again in a square around its last box (as
-the tracker predicts it: moved on by the track's velocity), ``SEARCH`` times its size, scaled so that the face is about ``roi_face_size`` pixels (the detector's own small
-scale): cheap, and it follows the face as it moves. The size searched for is the one the face had
+the tracker predicts it: moved on by the track's velocity), ``SEARCH`` times its size, scaled so
+that the face is about ``roi_face_size`` pixels (the detector's own small scale): cheap, and it
+follows the face as it moves. The size searched for is the one the face had
 at the last full detection, so a box that comes out a little larger or smaller cannot make the
 search drift in scale from frame to frame. A face not found there is a miss; its track
 lives on for ``track_max_age`` seconds (fer_ros.core.tracker), and is searched for again meanwhile.
