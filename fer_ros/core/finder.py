@@ -263,7 +263,7 @@ def _same_face(now: Box, then: Box) -> bool:
     """Whether ``then``, found a few frames ago by the background detection, is the face at ``now``
     (it may have moved since): they overlap, or the centre of one lies inside the other."""
     def inside(a: Box, b: Box) -> bool:
-        cx, cy = a.x + a.width / 2, a.y + a.height / 2
+        cx, cy = a.centre
         return b.x <= cx <= b.x + b.width and b.y <= cy <= b.y + b.height
 
     return now.iou(then) > 0.2 or inside(now, then) or inside(then, now)
@@ -271,7 +271,8 @@ def _same_face(now: Box, then: Box) -> bool:
 
 def _distance(a: Box, b: Box) -> float:
     """Between the centres of two boxes, in pixels."""
-    return float(np.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2))
+    (ax, ay), (bx, by) = a.centre, b.centre
+    return float(np.hypot(ax - bx, ay - by))
 
 
 def _scaled(box: Box, factor: float, dx: int = 0, dy: int = 0) -> Box:

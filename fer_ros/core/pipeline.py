@@ -176,20 +176,20 @@ class EmotionPipeline:
         for k, record in enumerate(records):
             if k not in chosen:
                 scores[k] = record.scores
-        chosen = sorted(chosen)
-        if not chosen:
+        picked = sorted(chosen)
+        if not picked:
             return scores
         if not (classifier.alternates_mirror and self.config.smoothing_time_constant > 0):
-            scores[chosen] = classifier.predict(crops[chosen])
+            scores[picked] = classifier.predict(crops[picked])
         else:
-            new = [k for k in chosen if records[k].passes == 0]
-            seen = [k for k in chosen if records[k].passes > 0]
+            new = [k for k in picked if records[k].passes == 0]
+            seen = [k for k in picked if records[k].passes > 0]
             if new:
                 scores[new] = classifier.predict(crops[new])
             if seen:
                 scores[seen] = classifier.predict_single(
                     np.stack([crops[k][:, ::-1] if records[k].passes % 2 else crops[k] for k in seen]))
-        for k in chosen:
+        for k in picked:
             records[k].passes += 1
             records[k].frame = self._frames
             records[k].scores = scores[k].copy()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fer_ros.core.types import Box
 
@@ -15,7 +15,10 @@ class Track:
     hits: int = 1  # frames in which a box was matched to it
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
     velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
-    anchor: tuple[int, int, float] | None = None  # (x, y, stamp) the velocity is next measured from
+    anchor: tuple[int, int, float] = field(init=False)  # (x, y, stamp) the velocity is next measured from
+
+    def __post_init__(self):
+        self.anchor = (self.box.x, self.box.y, self.last_seen)
 
     def predicted(self, stamp: float) -> Box:
         """Where its box should be at ``stamp`` if it keeps moving as it did: its last box moved by
@@ -32,14 +35,11 @@ class Track:
         """Seen at ``box`` at ``stamp``: update its box, and its velocity once ``VELOCITY_BASELINE``
         seconds have passed since the last measure (over so short a time as two frames a few
         milliseconds apart, a pixel of jitter would read as a fast move)."""
-        anchor = self.anchor or (self.box.x, self.box.y, self.last_seen)
-        dt = stamp - anchor[2]
+        x, y, then = self.anchor
+        dt = stamp - then  # never negative: the tracker starts afresh when time goes back
         if dt >= VELOCITY_BASELINE:
-            self.velocity = ((box.x - anchor[0]) / dt, (box.y - anchor[1]) / dt)
-            anchor = (box.x, box.y, stamp)
-        elif dt < 0:
-            anchor = (box.x, box.y, stamp)
-        self.anchor = anchor
+            self.velocity = ((box.x - x) / dt, (box.y - y) / dt)
+            self.anchor = (box.x, box.y, stamp)
         self.box, self.last_seen = box, stamp
         self.hits += 1
 

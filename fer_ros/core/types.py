@@ -28,6 +28,10 @@ class Box:
     def area(self) -> int:
         return self.width * self.height
 
+    @property
+    def centre(self) -> tuple[float, float]:
+        return self.x + self.width / 2, self.y + self.height / 2
+
     def clipped(self, image_width: int, image_height: int) -> "Box":
         """This box cut to the image bounds (width or height 0 when it lies outside)."""
         x0, y0 = max(0, self.x), max(0, self.y)
