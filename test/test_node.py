@@ -219,3 +219,38 @@ def test_at_the_default_confirmation_a_face_is_published_from_its_second_frame(g
         assert wait_for(awaiting, 5), process.output
     finally:
         assert process.stop() == 0, process.output
+
+
+def test_spin_ends_on_a_shutdown_that_did_not_wake_its_wait():
+    """In-process: the context is shut down while the executor waits, with nothing to wake it, as
+    rclpy's signal thread does when its wake-up came first (a fer_lifecycle_node ignored a SIGTERM
+    in CI). fer_node's spin ends; ``rclpy.spin`` waits on for ever."""
+    import threading
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+    from fer_ros.node.fer_node import spin_until_shutdown
+
+    context = rclpy.Context()
+    rclpy.init(args=[], context=context)  # a context of its own: no signal handlers installed
+    node = rclpy.create_node("spin_test", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    ended = []
+
+    def spin():
+        try:
+            spin_until_shutdown(node, executor, poll=0.1)
+        except ExternalShutdownException:
+            pass
+        ended.append(True)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        assert not wait_for(lambda: ended, 0.5)  # idle: it waits
+        context.handle.shutdown()  # what the signal thread calls: no on_shutdown callback, no wake-up
+        assert wait_for(lambda: ended, 5), "the executor did not see the shutdown"
+    finally:
+        executor.shutdown(timeout_sec=1)
+        node.destroy_node()

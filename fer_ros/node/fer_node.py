@@ -265,6 +265,26 @@ class FerNode(EmotionNodeCore, Node):
         self._log_ready()
 
 
+# The longest an idle executor waits before it looks at the context again (see spin_until_shutdown).
+SHUTDOWN_POLL = 0.5  # seconds
+
+
+def spin_until_shutdown(node, executor, poll: float = SHUTDOWN_POLL) -> None:
+    """``rclpy.spin(node, executor)`` with each wait bounded by ``poll`` seconds.
+
+    On SIGINT/SIGTERM rclpy (Kilted) first wakes the executor and then, from another thread, shuts
+    the context down. A wait woken between the two finds the context still ok, and ``rclpy.spin``
+    waits again with nothing left to wake it. The process has then ignored the signal. In CI a
+    fer_lifecycle_node did this and was killed after 10 s. Here it happened in 1 of 10-40 stops
+    with both cores busy. A bounded wait sees the shutdown at most ``poll`` s later."""
+    executor.add_node(node)
+    try:
+        while executor.context.ok():
+            executor.spin_once(timeout_sec=poll)
+    finally:
+        executor.remove_node(node)
+
+
 def run(node_class, args=None) -> None:
     """Start ``node_class``, spin it until SIGINT/SIGTERM and close it (both executables' main).
     One executor thread: the image callback only hands the frame to the worker thread, and a
@@ -281,7 +301,7 @@ def run(node_class, args=None) -> None:
         sys.exit(1)
     executor = SingleThreadedExecutor()
     try:
-        rclpy.spin(node, executor)
+        spin_until_shutdown(node, executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
