@@ -223,11 +223,25 @@ class HeldSquareDetector(SquareDetector):
         return super().detect(bgr, min_face_size, max_face_size)
 
 
-def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
-    p = pipeline(detection_thread=True)
+def hold_background_detection(p) -> HeldSquareDetector:
+    """Make ``p``'s background detections run on a HeldSquareDetector: each waits to be released."""
     held = HeldSquareDetector()
     p.finder.make_detector = lambda: held
     p.finder.detection_thread = True
+    return held
+
+
+def wait_for_background_detection(p) -> None:
+    """Until ``p``'s background detection has finished (at most 1 s)."""
+    for _ in range(100):
+        if p.finder._pending is None or p.finder._pending.done():
+            break
+        time.sleep(0.01)
+
+
+def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
+    p = pipeline(detection_thread=True)
+    held = hold_background_detection(p)
     one = frame((100, 100, 80))
     two = frame((100, 100, 80), (400, 250, 90))
     reported = run(p, [one] * 15)  # frame 0 is searched whole on the spot (the first frame)
@@ -240,10 +254,7 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     ids = set(reported[-1])
     assert all(set(faces) == ids for faces in waiting)  # ... while every frame is answered, tracked face only
     held.go.set()
-    for _ in range(100):  # until the thread has finished
-        if p.finder._pending is None or p.finder._pending.done():
-            break
-        time.sleep(0.01)
+    wait_for_background_detection(p)
     later = run(p, [two] * 3, start=100 + 25 / FPS)
     assert [len(faces) for faces in later] == [1, 2, 2]  # the new face joins, then is confirmed
     assert ids <= set(later[-1])
@@ -258,17 +269,12 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
 def background_detection_of(p, frames, then):
     """Run ``frames`` while a background detection started on the first of them (0.5 s after the
     pipeline's first frame) is held, let it finish, then process ``then``: its result."""
-    held = HeldSquareDetector()
-    p.finder.make_detector = lambda: held
-    p.finder.detection_thread = True
+    held = hold_background_detection(p)
     run(p, [frame((100, 100, 80))] * 15)
     run(p, frames, start=100 + 15 / FPS)
     assert held.started.is_set()
     held.go.set()
-    for _ in range(100):
-        if p.finder._pending is None or p.finder._pending.done():
-            break
-        time.sleep(0.01)
+    wait_for_background_detection(p)
     result = p.process(then, 100 + (15 + len(frames)) / FPS)
     p.close()
     return result
@@ -298,9 +304,7 @@ def test_an_overdue_background_detection_is_waited_for():
     has run for detection_interval, the frame thread waits for it rather than search near the
     known faces only, for ever."""
     p = pipeline(detection_thread=True)
-    held = HeldSquareDetector()
-    p.finder.make_detector = lambda: held
-    p.finder.detection_thread = True
+    held = hold_background_detection(p)
     one = frame((100, 100, 80))
     two = frame((100, 100, 80), (400, 250, 90))
     run(p, [one] * 15)
