@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from fer_ros.core.types import Box
 
+VELOCITY_BASELINE = 0.1  # seconds: the shortest time a track's velocity is measured over
+
 
 @dataclass
 class Track:
@@ -42,9 +44,6 @@ class Track:
             self.anchor = (box.x, box.y, stamp)
         self.box, self.last_seen = box, stamp
         self.hits += 1
-
-
-VELOCITY_BASELINE = 0.1  # seconds: the shortest time a track's velocity is measured over
 
 
 class IouTracker:
