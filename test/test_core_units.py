@@ -81,6 +81,7 @@ def test_box_geometry():
     assert Box(0, 0, 10, 10).iou(Box(5, 0, 10, 10)) == 50 / 150
     assert Box(-5, -5, 20, 20).clipped(10, 10) == Box(0, 0, 10, 10)
     assert expand(Box(10, 10, 20, 20), 0.5, 35, 100) == Box(0, 0, 35, 40)
+    assert Box(10, 20, 30, 40, 0.5, (12.0, 22.0)).mapped(2.0, 5, 7) == Box(25, 47, 60, 80, 0.5, (29.0, 51.0))
 
 
 def test_crops_are_grey_and_batched():

@@ -219,7 +219,7 @@ class FaceFinder:
         small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
         min_size = max(8, int(round(self.min_face_size * scale)))
         boxes = detector.detect(small, min_size)[: self.max_faces]
-        return boxes if scale == 1.0 else [_scaled(b, 1 / scale) for b in boxes]
+        return boxes if scale == 1.0 else [b.mapped(1 / scale) for b in boxes]
 
     def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
         """The face near ``last`` in ``bgr``, ``size`` pixels wide (default: the side of ``last``):
@@ -244,7 +244,7 @@ class FaceFinder:
         region = cv2.resize(region, (out, out), interpolation=interpolation)
         low = max(int(round(target * SIZE_RANGE[0])), int(round(self.min_face_size * scale)), 8)
         found = self.detector.detect_near(region, low, int(round(target * SIZE_RANGE[1])))
-        return [_scaled(b, side / out, x0, y0) for b in found]  # the ratio the resize really used
+        return [b.mapped(side / out, x0, y0) for b in found]  # the ratio the resize really used
 
 
 def _lower_priority() -> None:
@@ -273,11 +273,6 @@ def _distance(a: Box, b: Box) -> float:
     """Between the centres of two boxes, in pixels."""
     (ax, ay), (bx, by) = a.centre, b.centre
     return float(np.hypot(ax - bx, ay - by))
-
-
-def _scaled(box: Box, factor: float, dx: int = 0, dy: int = 0) -> Box:
-    return Box(int(round(box.x * factor)) + dx, int(round(box.y * factor)) + dy, int(round(box.width * factor)),
-               int(round(box.height * factor)), box.score)
 
 
 def _padded_crop(bgr: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:

@@ -17,6 +17,7 @@ class Track:
     hits: int = 1  # frames in which a box was matched to it
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
     velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
+    roll: float = 0.0  # degrees, the face's roll as last read off its landmarks (fer_ros.core.framing)
     anchor: tuple[int, int, float] = field(init=False)  # (x, y, stamp) the velocity is next measured from
 
     def __post_init__(self):
@@ -30,8 +31,7 @@ class Track:
         dx, dy = (max(-side, min(side, v * dt)) for v in self.velocity)
         if not (dx or dy):
             return self.box
-        return Box(int(round(self.box.x + dx)), int(round(self.box.y + dy)), self.box.width, self.box.height,
-                   self.box.score)
+        return self.box.mapped(1.0, dx, dy)
 
     def moved_to(self, box: Box, stamp: float) -> None:
         """Seen at ``box`` at ``stamp``: update its box, and its velocity once ``VELOCITY_BASELINE``
@@ -73,9 +73,14 @@ class IouTracker:
             return []
         return [t for t in self.tracks if stamp - t.last_seen <= self.max_age]
 
+    def get(self, track_id: str) -> Track | None:
+        """The track ``track_id`` (None for an unknown id)."""
+        return next((t for t in self.tracks if t.track_id == track_id), None)
+
     def hits(self, track_id: str) -> int:
         """Frames in which ``track_id`` was seen (0 for an unknown id)."""
-        return next((t.hits for t in self.tracks if t.track_id == track_id), 0)
+        track = self.get(track_id)
+        return 0 if track is None else track.hits
 
     def update(self, boxes: list[Box], stamp: float, sizes: list[int] | None = None) -> list[str]:
         """Return one track id per box, in the order of ``boxes``. ``sizes``: per box the face side a

@@ -11,18 +11,22 @@ from fer_ros.core.affect import valence_arousal
 from fer_ros.core.emotions import EMOTIONS
 
 if TYPE_CHECKING:  # for annotations only
+    from fer_ros.core.framing import FaceSquare
     from fer_ros.core.smoothing import SmoothedEmotion
 
 
 @dataclass(frozen=True)
 class Box:
-    """An axis-aligned face box in pixels of the source image, with the detector's score in [0, 1]."""
+    """An axis-aligned face box in pixels of the source image, with the detector's score in [0, 1]
+    and, where the detector gives them, its landmarks (YuNet: right eye, left eye, nose tip, right
+    and left mouth corner, as x, y pairs in pixels of the same image; empty otherwise)."""
 
     x: int
     y: int
     width: int
     height: int
     score: float = 1.0
+    landmarks: tuple[float, ...] = ()
 
     @property
     def area(self) -> int:
@@ -31,6 +35,13 @@ class Box:
     @property
     def centre(self) -> tuple[float, float]:
         return self.x + self.width / 2, self.y + self.height / 2
+
+    def mapped(self, factor: float, dx: float = 0, dy: float = 0) -> "Box":
+        """This box (and its landmarks) scaled by ``factor``, then moved by (``dx``, ``dy``): from a
+        resized or cut-out image back into the frame's pixels."""
+        landmarks = tuple(v * factor + (dx if i % 2 == 0 else dy) for i, v in enumerate(self.landmarks))
+        return Box(int(round(self.x * factor + dx)), int(round(self.y * factor + dy)), int(round(self.width * factor)),
+                   int(round(self.height * factor)), self.score, landmarks)
 
     def clipped(self, image_width: int, image_height: int) -> "Box":
         """This box cut to the image bounds (width or height 0 when it lies outside)."""
@@ -61,13 +72,15 @@ class Quality:
 class FaceEmotion:
     """One face: its box, a stable track id, the classifier's probability of each emotion (``scores``,
     EMOTIONS order: from this frame, or from the last one that classified the face, see
-    ``classify_every``) and, when the pipeline smooths over time, the smoothed state and face quality."""
+    ``classify_every``) and, when the pipeline smooths over time, the smoothed state, face quality
+    and the square the classifier's crop was cut from (fer_ros.core.framing)."""
 
     box: Box
     scores: np.ndarray
     track_id: str = ""
     smoothed: SmoothedEmotion | None = None
     quality: Quality | None = None
+    square: FaceSquare | None = None  # the face's FER2013 framing the classifier's crop was cut from
 
     @property
     def emotion(self) -> str:

@@ -61,5 +61,5 @@ class YuNetDetector(FaceDetector):
         for face in faces if faces is not None else []:
             x, y, w, h = (int(round(v)) for v in face[:4])
             if min(w, h) >= min_face_size and (not max_face_size or max(w, h) <= max_face_size):
-                boxes.append(Box(x, y, w, h, float(face[14])))
+                boxes.append(Box(x, y, w, h, float(face[14]), tuple(float(v) for v in face[4:14])))
         return sorted(boxes, key=lambda b: b.score, reverse=True)
