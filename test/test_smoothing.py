@@ -67,6 +67,21 @@ def test_uncertain_below_threshold_reports_the_top_probability():
     assert sure.label == "neutral" and sure.confidence == pytest.approx(0.8, abs=1e-6)
 
 
+def test_uncertain_is_left_only_above_the_threshold_plus_hysteresis():
+    """A probability hovering at uncertain_below does not flip the label each frame: uncertain is
+    entered below the threshold and left only at threshold + hysteresis."""
+    smoother = EmotionSmoother(time_constant=0.0, hysteresis=0.1, uncertain_below=0.4)
+    labels = [smoother.update("a", mix(happy=p, sad=0.2), k / 30).label
+              for k, p in enumerate([0.45, 0.38, 0.42, 0.39, 0.44, 0.48, 0.49, 0.51, 0.45, 0.41, 0.39])]
+    assert labels == ["happy", UNCERTAIN, UNCERTAIN, UNCERTAIN, UNCERTAIN, UNCERTAIN, UNCERTAIN,
+                      "happy", "happy", "happy", UNCERTAIN]
+    assert smoother.update("b", mix(happy=0.45, sad=0.2), 0.0).label == "happy"  # a new face above: labelled
+    assert smoother.update("c", mix(happy=0.35, sad=0.2), 0.0).label == UNCERTAIN  # ... below: uncertain
+    flat = EmotionSmoother(time_constant=0.0, hysteresis=0.0, uncertain_below=0.4)
+    assert [flat.update("a", mix(happy=p, sad=0.2), k).label for k, p in enumerate([0.38, 0.41])] == \
+        [UNCERTAIN, "happy"]  # no hysteresis: the threshold alone
+
+
 def test_time_going_back_resets_every_track():
     smoother = EmotionSmoother(time_constant=10.0)
     smoother.update("a", mix(happy=0.9), 100.0)

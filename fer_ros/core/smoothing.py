@@ -34,6 +34,7 @@ class _TrackState:
     scores: np.ndarray  # smoothed probabilities
     held: int  # index into EMOTIONS of the label held by hysteresis
     stamp: float  # seconds, time of the last update
+    uncertain: bool = False  # reported as UNCERTAIN (entered below uncertain_below, left above it + hysteresis)
 
 
 class EmotionSmoother:
@@ -45,8 +46,10 @@ class EmotionSmoother:
       0 disables smoothing (the newest scores are used as they are).
     * ``hysteresis``: the label switches from the held one to another emotion only when that emotion's
       smoothed probability exceeds the held one's by more than this margin.
-    * ``uncertain_below``: when the held label's smoothed probability is below this, the label
-      reported is :data:`UNCERTAIN`.
+    * ``uncertain_below``: when the held label's smoothed probability falls below this, the label
+      reported becomes :data:`UNCERTAIN`, and stays so until that probability is at least
+      ``uncertain_below + hysteresis``: a probability hovering at the threshold does not flip the
+      label between an emotion and UNCERTAIN from frame to frame.
     * ``max_age`` (seconds): tracks not updated for longer are forgotten (a face that comes back
       starts afresh); a stamp earlier than the previous one (a bag replayed in a loop) resets all
       tracks. At most ``max_tracks`` are kept (the most recently updated).
@@ -118,7 +121,7 @@ class EmotionSmoother:
 
         state = self._tracks.get(track_id)
         if state is None:
-            state = _TrackState(raw, int(np.argmax(raw)), stamp)
+            state = _TrackState(raw, int(np.argmax(raw)), stamp, bool(raw.max() < self.uncertain_below))
             self._tracks[track_id] = state
             if len(self._tracks) > self.max_tracks:  # drop the least recently updated
                 oldest = min(self._tracks, key=lambda k: self._tracks[k].stamp)
@@ -131,6 +134,11 @@ class EmotionSmoother:
             best = int(np.argmax(state.scores))
             if state.scores[best] > state.scores[state.held] + self.hysteresis:
                 state.held = best
+            held = state.scores[state.held] / state.scores.sum()
+            if state.uncertain:
+                state.uncertain = held < self.uncertain_below + self.hysteresis
+            else:
+                state.uncertain = held < self.uncertain_below
 
         return self._emotion(state)
 
@@ -143,7 +151,6 @@ class EmotionSmoother:
     def _emotion(self, state: _TrackState) -> SmoothedEmotion:
         smoothed = (state.scores / state.scores.sum()).astype(np.float32)
         smoothed.setflags(write=False)
-        confidence = float(smoothed[state.held])
-        if confidence < self.uncertain_below:
+        if state.uncertain:
             return SmoothedEmotion(smoothed, UNCERTAIN, float(smoothed.max()))
-        return SmoothedEmotion(smoothed, EMOTIONS[state.held], confidence)
+        return SmoothedEmotion(smoothed, EMOTIONS[state.held], float(smoothed[state.held]))
