@@ -1,0 +1,174 @@
+"""Measure where a face detector puts its box on a face whose FER2013 framing is known.
+
+    python -m fer_models.calibrate_framing --detector haar [--data fer2013.csv.gz] [--faces 3000]
+    python -m fer_models.calibrate_framing --detector yunet --yunet-model face_detection_yunet_2023mar.onnx
+
+FER2013 Training faces (never PublicTest or PrivateTest) are placed upright into 640x480 frames
+(fer_models.placement: 60-200 pixels, anywhere with room around them, on photos without people),
+the detector runs as the pipeline runs it (a whole-frame detection, then the tracking search near
+the box it found, fer_ros.core.finder), and for each box the face's known framing is expressed
+relative to it: the offset of its centre in box widths and heights, its side in mean box sides,
+and, where the detector gives landmarks, the eye-line angle of the upright face and how much of a
+roll the eye line shows (the same face placed once more, rolled: YuNet's landmarks show about
+0.4 of it, so its angle is divided by that gain). The medians are written to the
+detector's calibration file beside it (fer_ros/core/detectors/NAME_framing.json, read by
+fer_ros.core.framing), with the command, the data, the spread and how many faces were found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fer_ros.core.framing import eye_line_angle, framing_path
+from fer_models.data import load_split
+from fer_models.placement import Placement, backgrounds, match, place
+
+DEFAULT_DATA = "../shared/data/fer2013/fer2013.csv.gz"
+DEFAULT_SCENES = "../shared/data/scenes"
+SIZES = (60, 200)  # face sides in pixels, drawn uniformly
+ROLL = (8.0, 25.0)  # degrees a face is rolled by (either way) to measure a detector's eye-line gain
+
+
+def measure(box, where: Placement) -> tuple[float, float, float, float]:
+    """(dx, dy, scale, eye angle or nan): where the upright face's framing lies relative to ``box``."""
+    cx, cy = box.centre
+    angle = eye_line_angle(box.landmarks) if box.landmarks else float("nan")
+    return ((where.cx - cx) / box.width, (where.cy - cy) / box.height,
+            where.side / ((box.width + box.height) / 2), angle)
+
+
+def summary(rows: list[tuple], gains: list[float]) -> dict:
+    """Medians (the calibration) and the 25th/75th percentiles (its spread) of measured rows, and of
+    the eye-angle gains of rolled faces (none: the detector gives no landmarks)."""
+    values = np.array(rows, np.float64).reshape(-1, 4)
+    columns = {name: values[:, k] for k, name in enumerate(("dx", "dy", "scale", "eye_angle"))}
+    columns["eye_gain"] = np.array(gains, np.float64)
+    out = {"median": {}, "p25": {}, "p75": {}}
+    for name, column in columns.items():
+        column = column[~np.isnan(column)]
+        for stat, q in (("median", 50), ("p25", 25), ("p75", 75)):
+            out[stat][name] = round(float(np.percentile(column, q)), 4) if column.size else None
+    return out
+
+
+def found_boxes(finder, frame: np.ndarray, where: Placement) -> dict:
+    """The boxes the pipeline would crop the face at ``where`` from: ``full``, of a whole-frame
+    detection, and ``near``, of the tracking search around that one (None where not found)."""
+    boxes = finder.detect(frame)
+    k = match(boxes, where)
+    if k is None:
+        return {"full": None, "near": None}
+    box = boxes[k]
+    near = finder.search_all(frame, box, max(box.width, box.height))
+    return {"full": box, "near": max(near, key=box.iou) if near else None}
+
+
+def calibrate(finder, faces: np.ndarray, photos: list, seed: int, progress=None) -> dict:
+    """Place each of ``faces`` upright and measure the full and near boxes found on it; where the
+    detector gives landmarks, place each once more rolled by ROLL degrees either way and measure how
+    much of the roll its eye line shows (the gain its angle is divided by)."""
+    rng = np.random.default_rng(seed)
+    height, width = photos[0][1].shape[:2]
+    rows = {"full": [], "near": []}
+    gains = {"full": [], "near": []}
+    for i, face in enumerate(faces):
+        side = int(rng.integers(SIZES[0], SIZES[1] + 1))
+        room = int(side * 0.75)
+        where = Placement(float(rng.integers(room, width - room)), float(rng.integers(room, height - room)), side)
+        roll = float(rng.uniform(*ROLL)) * rng.choice((-1, 1))
+        background = photos[i % len(photos)][1]
+        upright = found_boxes(finder, place(background, face, where), where)
+        turned = None
+        for kind, box in upright.items():
+            if box is None:
+                continue
+            rows[kind].append(measure(box, where))
+            if box.landmarks:  # the same face rolled: how much of the roll does its eye line show?
+                if turned is None:
+                    rolled = Placement(where.cx, where.cy, side, roll)
+                    turned = found_boxes(finder, place(background, face, rolled), rolled)
+                if turned[kind] is not None:
+                    gains[kind].append((eye_line_angle(turned[kind].landmarks) - rows[kind][-1][3]) / roll)
+        if progress:
+            progress(i + 1, len(faces), len(rows["full"]))
+    return {"faces": len(faces), **{f"found_{kind}": len(rows[kind]) for kind in rows},
+            **{kind: summary(rows[kind], gains[kind]) for kind in rows}}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_models.calibrate_framing",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--detector", required=True, help="detector backend to calibrate (haar, yunet)")
+    parser.add_argument("--yunet-model", default="", help="YuNet ONNX file (detector yunet)")
+    parser.add_argument("--data", default=DEFAULT_DATA, help=f"FER2013 csv (default {DEFAULT_DATA}); Training is used")
+    parser.add_argument("--scenes", default=DEFAULT_SCENES, help="folder with the shared background photos")
+    parser.add_argument("--faces", type=int, default=3000, help="Training faces placed (default 3000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="file to write (default: the detector's calibration file)")
+    args = parser.parse_args(argv)
+
+    from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+
+    pipeline = EmotionPipeline(PipelineConfig(detector=args.detector, yunet_model=args.yunet_model))
+    training = load_split(args.data, "Training")
+    chosen = np.random.default_rng(args.seed).choice(len(training), size=min(args.faces, len(training)), replace=False)
+    photos = backgrounds(args.scenes if Path(args.scenes).is_dir() else None)
+    started = time.monotonic()
+
+    def progress(done: int, total: int, found: int) -> None:
+        if done % 100 == 0 or done == total:
+            print(f"\r{done}/{total} faces placed, {found} found, {time.monotonic() - started:.0f} s",
+                  end="", file=sys.stderr, flush=True)
+
+    result = calibrate(pipeline.finder, training.images[np.sort(chosen)], photos, args.seed, progress)
+    print(file=sys.stderr)
+    out = Path(args.out) if args.out else framing_path(args.detector)
+    command = f"python -m fer_models.calibrate_framing --detector {args.detector}" + (
+        " --yunet-model face_detection_yunet_2023mar.onnx" if args.detector == "yunet" else "") + (
+        f" --faces {args.faces}" if args.faces != 3000 else "") + (f" --seed {args.seed}" if args.seed else "")
+    record = {
+        "detector": args.detector,
+        "full": result["full"]["median"],
+        "near": result["near"]["median"],
+        "about": {
+            "what": "FER2013's framing relative to this detector's boxes: centre offset dx (box widths), dy (box "
+                    "heights), side scale (mean box sides), eye_angle (degrees, of upright faces) and eye_gain (the "
+                    "fraction of a roll the eye line shows; both null without landmarks); medians. full: boxes of "
+                    "a whole-frame detection; near: of the tracking search (fer_ros.core.framing).",
+            "command": command,
+            "data": f"FER2013 Training, {len(chosen)} faces drawn with seed {args.seed}, upright, "
+                    f"{SIZES[0]}-{SIZES[1]} px, on {', '.join(name for name, _ in photos)}",
+            "data_sha256": sha256_file(Path(args.data)),
+            "found": {"placed": result["faces"], "full": result["found_full"], "near": result["found_near"]},
+            "spread": {kind: {"p25": result[kind]["p25"], "p75": result[kind]["p75"]} for kind in ("full", "near")},
+            "date": datetime.date.today().isoformat(),
+        },
+    }
+    if record["full"]["scale"] is None or record["near"]["scale"] is None:
+        print(f"the detector found too few faces to calibrate: {result['found_full']} whole-frame, "
+              f"{result['found_near']} near", file=sys.stderr)
+        return 1
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({k: record[k] for k in ("detector", "full", "near")}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
