@@ -19,7 +19,7 @@ setup(
     license='MIT',
     python_requires='>=3.10',
     packages=['fer_ros', 'fer_ros.core', 'fer_ros.core.classifiers', 'fer_ros.core.detectors', 'fer_models'],
-    package_data={'fer_ros': ['models/*.onnx', 'models/*.json', 'models/*.md']},
+    package_data={'fer_ros': ['models/*.onnx', 'models/*.json', 'models/*.md', 'core/detectors/*.json']},
     install_requires=[
         'numpy',
         'opencv-python-headless>=4.8,<5',  # 4.x ships the Haar cascade files (5.x dropped them)

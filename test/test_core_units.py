@@ -7,7 +7,6 @@ import pytest
 
 from fer_ros.core.drawing import annotate
 from fer_ros.core.latest import LatestSlot
-from fer_ros.core.preprocess import crop_faces, expand
 from fer_ros.core.tracker import IouTracker
 from fer_ros.core.types import Box, FaceEmotion
 
@@ -80,16 +79,7 @@ def test_latest_slot_keeps_the_newest_and_counts_drops():
 def test_box_geometry():
     assert Box(0, 0, 10, 10).iou(Box(5, 0, 10, 10)) == 50 / 150
     assert Box(-5, -5, 20, 20).clipped(10, 10) == Box(0, 0, 10, 10)
-    assert expand(Box(10, 10, 20, 20), 0.5, 35, 100) == Box(0, 0, 35, 40)
     assert Box(10, 20, 30, 40, 0.5, (12.0, 22.0)).mapped(2.0, 5, 7) == Box(25, 47, 60, 80, 0.5, (29.0, 51.0))
-
-
-def test_crops_are_grey_and_batched():
-    image = np.zeros((100, 100, 3), np.uint8)
-    image[20:60, 20:60] = 200
-    batch = crop_faces(image, [Box(20, 20, 40, 40), Box(90, 90, 30, 30)], 48, 0.0)
-    assert batch.shape == (2, 48, 48) and batch.dtype == np.uint8
-    assert np.all(batch[0] == 200)
 
 
 def test_annotate_draws_on_a_copy():

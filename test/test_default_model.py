@@ -73,7 +73,7 @@ def test_video_alternates_face_and_mirror_and_the_smoothed_scores_approach_the_m
     """A still face in video: one pass per frame, the face and its mirror image on alternate frames,
     and the smoothed probabilities converge to the mirror-averaged model's."""
     pytest.importorskip("skimage.data")
-    from fer_ros.core.preprocess import crop_faces
+    from fer_ros.core.framing import crop_squares
 
     from fer_ros.tools.photos import demo_photos
 
@@ -81,7 +81,7 @@ def test_video_alternates_face_and_mirror_and_the_smoothed_scores_approach_the_m
     # the whole frame on every frame, on the spot: the same box, so the same crop, every time
     pipeline = EmotionPipeline(PipelineConfig(detection_interval=0.0, detection_thread=False))
     box = pipeline.detect(photo)[0]
-    crop = crop_faces(photo, [box], 48, pipeline.config.face_margin)
+    crop = crop_squares(photo, pipeline.squares([box]), 48)
     classifier = pipeline.classifier
     face, mirror = classifier.predict_single(crop)[0], classifier.predict_single(crop[:, :, ::-1].copy())[0]
     averaged = classifier.predict(crop)[0]

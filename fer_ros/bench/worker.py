@@ -134,11 +134,11 @@ def per_face_ms(pipeline, rounds: int = 30) -> dict:
     """Milliseconds per face of one classifier call on six crops: mirror-averaged (a face seen the
     first time) and single pass (a tracked face on every later frame)."""
     from fer_ros.bench.frames import SyntheticSequence
-    from fer_ros.core.preprocess import crop_faces
+    from fer_ros.core.framing import crop_squares
 
     frame = SyntheticSequence(6, 1).frame(0)
     classifier = pipeline.classifier
-    crops = crop_faces(frame, pipeline.detect(frame), classifier.input_size, pipeline.config.face_margin)
+    crops = crop_squares(frame, pipeline.squares(pipeline.detect(frame)), classifier.input_size)
     timings = {}
     for name, predict in (("both passes", classifier.predict), ("single pass", classifier.predict_single)):
         predict(crops)

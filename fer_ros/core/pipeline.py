@@ -14,7 +14,7 @@ from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
 from fer_ros.core.emotions import NUM_EMOTIONS
 from fer_ros.core.finder import FaceFinder
-from fer_ros.core.preprocess import crop_faces
+from fer_ros.core.framing import FaceSquare, crop_squares
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.tracker import IouTracker
@@ -90,6 +90,7 @@ class EmotionPipeline:
         c = change.config
         if change.detector is not None:
             self.detector_name, self.detector_choice, self.detector, self._make_detector = change.detector
+            self._framing = self.detector.framing
         if change.classifier is not None:
             self.classifier = change.classifier
         finder = (c.detection_max_side, c.min_face_size, c.max_faces, c.detection_interval,
@@ -126,12 +127,13 @@ class EmotionPipeline:
         boxes = found.boxes
         detected = time.perf_counter()
         ids = self.tracker.update(boxes, stamp, found.sizes)
-        crops = crop_faces(bgr, boxes, self.classifier.input_size, self.config.face_margin)
+        squares = self._track_squares(boxes, ids, found.full)
+        crops = crop_squares(bgr, squares, self.classifier.input_size)
         chosen = self._choose(ids)
         scores = self._classify(crops, ids, chosen)
         classified = time.perf_counter()
         faces, unconfirmed = [], 0
-        for k, (box, crop, raw, track_id) in enumerate(zip(boxes, crops, scores, ids)):
+        for k, (box, square, crop, raw, track_id) in enumerate(zip(boxes, squares, crops, scores, ids)):
             quality = assess(crop, box, self.config.min_face_size, self.config.min_sharpness)
             if not quality.ok:  # flag it, do not guess; classify it afresh on the next frame
                 smoothed = SmoothedEmotion(raw, UNCERTAIN, float(raw.max()))
@@ -143,10 +145,34 @@ class EmotionPipeline:
             if self.tracker.hits(track_id) < self.config.confirm_frames:
                 unconfirmed += 1  # seen, classified and smoothed, not yet reported
                 continue
-            faces.append(FaceEmotion(box, raw, track_id, smoothed, quality))
+            faces.append(FaceEmotion(box, raw, track_id, smoothed, quality, square))
         return FrameResult(faces, bgr.shape[1], bgr.shape[0],
                            {"detection": detected - started, "classification": classified - detected},
                            unconfirmed=unconfirmed, full_detection=found.full)
+
+    def squares(self, boxes: list[Box], full: bool = True, rolls: list[float] | None = None) -> list[FaceSquare]:
+        """FER2013's framing of the faces in ``boxes`` (fer_ros.core.framing), found by a whole-frame
+        detection (``full``) or by the tracking search, grown by ``face_margin`` and, with
+        ``align_faces``, rolled by ``rolls`` (default: as each box's landmarks show, where they do)."""
+        framing = self._framing.full if full else self._framing.near
+        if not self.config.align_faces:
+            rolls = [0.0] * len(boxes)
+        elif rolls is None:
+            rolls = [framing.roll(box) or 0.0 for box in boxes]
+        return [framing.square(box, roll, self.config.face_margin) for box, roll in zip(boxes, rolls)]
+
+    def _track_squares(self, boxes: list[Box], ids: list[str], full: bool) -> list[FaceSquare]:
+        """:meth:`squares` of this frame's tracked faces: a face whose box shows no roll (the tracking
+        search's landmarks show too little of it) keeps the roll its track last read."""
+        framing = self._framing.full if full else self._framing.near
+        rolls = []
+        for box, track_id in zip(boxes, ids):
+            track = self.tracker.get(track_id)
+            measured = framing.roll(box)
+            if measured is not None:
+                track.roll = measured
+            rolls.append(track.roll)
+        return self.squares(boxes, full, rolls)
 
     def _choose(self, ids: list[str]) -> set[int]:
         """Which of this frame's faces (indices into ``ids``) to classify: every face without

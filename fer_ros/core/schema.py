@@ -136,9 +136,14 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "faces and ceil(tracked / classify_every) of the others, those classified longest ago; a face "
       "not classified in a frame keeps its last probabilities and smoothed emotion (1: every face on "
       "every frame; a single face is classified on every frame either way).", TRACKING, range=(1, 30)),
-    P("face_margin", float, 0.1,
-      "Margin added around each face box before cropping, as a fraction of the box size.",
+    P("face_margin", float, 0.0,
+      "Margin added around each face's crop, as a fraction of its side. The crop is the square of the "
+      "face that the models learned from (FER2013's framing), mapped from each detector's box by a "
+      "measured calibration (fer_ros/core/detectors/*_framing.json); 0 keeps it exactly.",
       TRACKING, range=(0.0, 1.0)),
+    P("align_faces", bool, True,
+      "Turn each face upright before classifying it, by the roll its eye landmarks show (YuNet; Haar "
+      "gives no landmarks and finds upright faces only).", TRACKING),
     # --- emotion classifier: a change reloads the model
     P("classifier_backend", str, "fer",
       "Emotion classifier: 'fer' (this project's models in ONNX Runtime) or 'deepface' (DeepFace's "
@@ -161,9 +166,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "the image stamps; 0: no smoothing).", TRACKING, range=(0.0, 10.0)),
     P("hysteresis", float, 0.1,
       "A face's label changes only when another emotion's smoothed probability leads the current one "
-      "by more than this.", TRACKING, range=(0.0, 0.99)),
+      "by more than this, and a face reported 'uncertain' gets its label back only once that label's "
+      "probability reaches uncertain_below plus this.", TRACKING, range=(0.0, 0.99)),
     P("uncertain_below", float, 0.4,
-      "Below this smoothed probability the label is reported as 'uncertain'.", TRACKING, range=(0.0, 1.0)),
+      "Below this smoothed probability the label is reported as 'uncertain' (until it reaches this plus "
+      "hysteresis).", TRACKING, range=(0.0, 1.0)),
     P("min_sharpness", float, 50.0,
       "Faces whose crop is blurrier than this (variance of the Laplacian at 48x48) are flagged "
       "'blurred' and reported 'uncertain' (0: never).", TRACKING, range=(0.0, 10000.0)),

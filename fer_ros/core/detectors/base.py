@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from fer_ros.core.framing import Framing, load_framing
 from fer_ros.core.types import Box
 
 
@@ -16,6 +17,13 @@ class FaceDetector(ABC):
     # Side in pixels a known face is scaled to when it is looked for again near its last box
     # (fer_ros.core.finder): small enough to be cheap, large enough for the detector to find it.
     roi_face_size = 40
+
+    @property
+    def framing(self) -> Framing:
+        """Where FER2013's framing lies relative to this detector's boxes: measured by
+        ``python -m fer_models.calibrate_framing --detector NAME`` into ``NAME_framing.json`` beside
+        the detector (fer_ros.core.framing); ModelError saying so when that file is missing."""
+        return load_framing(self.name)
 
     @abstractmethod
     def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
