@@ -123,6 +123,23 @@ def print_accuracy(results: dict, table: dict) -> None:
     if costs:
         print("classifier ms per face (6 faces in one call): " + "; ".join(
             f"{label}: " + ", ".join(f"{k} {v:.2f}" for k, v in cost.items()) for label, cost in costs.items()))
+    print_label_changes(ran)
+
+
+def print_label_changes(ran: list[dict]) -> None:
+    """How often our reported labels changed on the moving sequences (faces that hold one expression)."""
+    rows = [(r["label"], {n: d["label_changes"] for n, d in r["datasets"].items() if "label_changes" in d})
+            for r in ran]
+    rows = [(label, changes) for label, changes in rows if changes]
+    if not rows:
+        return
+    names = [n for n in DATASET_NAMES if n != "scenes"]
+    print(f"\n{'label changes per face-second':<30}" + "".join(f"{DATASET_NAMES[n]:>14}" for n in names))
+    for label, changes in rows:
+        print(f"{label:<30}" + "".join(
+            f"{changes[n]['per_second']:>8.3f} ({changes[n]['to_or_from_uncertain']:>2})" if n in changes else f"{'-':>14}"
+            for n in names))
+    print("(each face holds one expression while it moves; in brackets: changes to or from 'uncertain')")
 
 
 def ratios(table: dict) -> dict:

@@ -70,8 +70,8 @@ def _limit_tensorflow_threads() -> None:
 
 def build(system: str, yunet_model: str):
     """``(run, pipeline)`` for ``system``: ``run(bgr, stamp)`` returns the face boxes it reports,
-    each ``(x, y, width, height)``; ``pipeline`` is ours (None for a peer). Raises Skip when the
-    system is unavailable."""
+    each ``(x, y, width, height)`` (ours: followed by the face's id and label); ``pipeline`` is ours
+    (None for a peer). Raises Skip when the system is unavailable."""
     import cv2
 
     cv2.setNumThreads(1)
@@ -86,8 +86,9 @@ def build(system: str, yunet_model: str):
             settings["yunet_model"] = yunet_model
         pipeline = EmotionPipeline(PipelineConfig(num_threads=1, **settings))
 
-        def run(bgr, stamp):
-            return [(f.box.x, f.box.y, f.box.width, f.box.height) for f in pipeline.process(bgr, stamp).faces]
+        def run(bgr, stamp):  # each face: its box, then its id and the label it is reported with
+            return [(f.box.x, f.box.y, f.box.width, f.box.height, f.track_id, f.emotion)
+                    for f in pipeline.process(bgr, stamp).faces]
 
         return run, pipeline
     if system == "fer":
@@ -149,23 +150,41 @@ def per_face_ms(pipeline, rounds: int = 30) -> dict:
     return timings
 
 
-def time_frames(run: Callable, frames, warmup: int, clock: list[float]) -> tuple[list[float], list[int], object]:
+def label_changes(labels: dict[str, list[str]]) -> dict:
+    """How often the reported labels changed: per face id the labels of its consecutive timed
+    frames; changes in all, those to or from "uncertain", and per second of face time at 30 fps."""
+    changes = uncertain = frames = 0
+    for sequence in labels.values():
+        frames += len(sequence)
+        for before, after in zip(sequence, sequence[1:]):
+            if before != after:
+                changes += 1
+                uncertain += "uncertain" in (before, after)
+    return {"changes": changes, "to_or_from_uncertain": uncertain, "face_seconds": frames / 30,
+            "per_second": changes / (frames / 30) if frames else None}
+
+
+def time_frames(run: Callable, frames, warmup: int, clock: list[float]) -> tuple[list[float], list[int], object, dict]:
     """Run every frame of ``frames`` (an iterable of BGR arrays), the first ``warmup`` untimed.
-    Returns per-frame ms and face counts of the timed frames, and a SHA-256 of all frames."""
+    Returns per-frame ms and face counts of the timed frames, a SHA-256 of all frames, and the
+    labels each face id was reported with in the timed frames (ours only)."""
     from fer_ros.bench.frames import digest
 
     sha = digest([])
-    times, faces = [], []
+    times, faces, labels = [], [], {}
     for index, frame in enumerate(frames):
         digest([frame], sha)
         clock[0] += 1 / 30
         started = time.perf_counter()
-        count = len(run(frame, clock[0]))
+        found = run(frame, clock[0])
         elapsed = (time.perf_counter() - started) * 1000
         if index >= warmup:
             times.append(elapsed)
-            faces.append(int(count))
-    return times, faces, sha
+            faces.append(len(found))
+            for face in found:
+                if len(face) > 4:
+                    labels.setdefault(face[4], []).append(face[5])
+    return times, faces, sha, labels
 
 
 def work(args) -> dict:
@@ -186,14 +205,16 @@ def work(args) -> dict:
     photos = scene_photos(args.scenes) if args.scenes and Path(args.scenes).is_dir() else []
     if photos:
         frames = [frame for _ in range(1 + args.scene_rounds) for _, frame in photos]
-        times, faces, sha = time_frames(run, frames, len(photos), clock)  # first pass: warm-up
+        times, faces, sha, _ = time_frames(run, frames, len(photos), clock)  # first pass: warm-up
         datasets["scenes"] = {"times_ms": times, "faces": faces}
         digests["scenes"] = sha.hexdigest()
     for count in FACE_COUNTS:
         sequence = SyntheticSequence(count, args.warmup + args.frames)
         clock[0] += SEQUENCE_GAP
-        times, faces, sha = time_frames(run, sequence, args.warmup, clock)
+        times, faces, sha, labels = time_frames(run, sequence, args.warmup, clock)
         datasets[sequence.name] = {"times_ms": times, "faces": faces}
+        if labels:
+            datasets[sequence.name]["label_changes"] = label_changes(labels)
         digests[sequence.name] = sha.hexdigest()
     if photos:  # faces reported, recall and false faces, each photo held still
         result["scene_faces"] = {name: len(still_faces(run, pipeline is not None, frame, clock))
