@@ -14,11 +14,12 @@ from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
 from fer_ros.core.emotions import NUM_EMOTIONS
 from fer_ros.core.finder import FaceFinder
-from fer_ros.core.framing import FaceSquare, crop_squares
+from fer_ros.core.framing import FaceSquare, crop_squares, to_gray
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.tracker import IouTracker
 from fer_ros.core.types import Box, FaceEmotion, FrameResult
+from fer_ros.core.views import classify_views, views_for
 
 __all__ = ["EmotionPipeline", "PipelineConfig", "PreparedChange", "resolve_detector"]
 
@@ -43,7 +44,7 @@ class PreparedChange:
 class _Classified:
     """What the classifier said about one track."""
 
-    passes: int = 0  # classifier passes so far (mirror alternation)
+    passes: int = 0  # classifications so far (which views the next one takes: fer_ros.core.views)
     frame: int = 0  # the pipeline's frame count when it was last classified
     scores: np.ndarray | None = None  # its probabilities then; None: classify it on the next frame
 
@@ -128,9 +129,10 @@ class EmotionPipeline:
         detected = time.perf_counter()
         ids = self.tracker.update(boxes, stamp, found.sizes)
         squares = self._track_squares(boxes, ids, found.full)
-        crops = crop_squares(bgr, squares, self.classifier.input_size)
+        gray = to_gray(bgr)
+        crops = crop_squares(gray, squares, self.classifier.input_size)
         chosen = self._choose(ids)
-        scores = self._classify(crops, ids, chosen)
+        scores = self._classify(gray, squares, ids, chosen)
         classified = time.perf_counter()
         faces, unconfirmed = [], 0
         for k, (box, square, crop, raw, track_id) in enumerate(zip(boxes, squares, crops, scores, ids)):
@@ -190,14 +192,13 @@ class EmotionPipeline:
         overdue = sum(self._frames - self._classified[ids[k]].frame >= every for k in others)
         return fresh | set(others[:max(math.ceil(len(others) / every), overdue)])
 
-    def _classify(self, crops: np.ndarray, ids: list[str], chosen: set[int]) -> np.ndarray:
-        """This frame's probabilities of each crop: the classifier's for the ``chosen`` ones, the
-        last ones for the others. With a mirror-averaged model and smoothing on, a face classified
-        for the first time gets both passes (face and mirror image, averaged); after that one pass
-        each time, alternately on the face and on its mirror image, so the smoothed probabilities
-        approach the mirror average at the cost of a single pass."""
-        classifier = self.classifier
-        scores = np.empty((len(crops), NUM_EMOTIONS), np.float32)
+    def _classify(self, gray: np.ndarray, squares: list[FaceSquare], ids: list[str], chosen: set[int]) -> np.ndarray:
+        """This frame's probabilities of each face: the classifier's for the ``chosen`` ones, the last
+        ones for the others. A face classified for the first time gets two passes (the face and its
+        mirror image, averaged); with smoothing on, each later classification one pass on the next
+        view of fer_ros.core.views.CYCLE (other framings, mirrored or not), so that the smoothed
+        probabilities approach the average over the views at the cost of a single pass."""
+        scores = np.empty((len(squares), NUM_EMOTIONS), np.float32)
         records = [self._classified[track_id] for track_id in ids]
         for k, record in enumerate(records):
             if k not in chosen:
@@ -205,16 +206,9 @@ class EmotionPipeline:
         picked = sorted(chosen)
         if not picked:
             return scores
-        if not (classifier.alternates_mirror and self.config.smoothing_time_constant > 0):
-            scores[picked] = classifier.predict(crops[picked])
-        else:
-            new = [k for k in picked if records[k].passes == 0]
-            seen = [k for k in picked if records[k].passes > 0]
-            if new:
-                scores[new] = classifier.predict(crops[new])
-            if seen:
-                scores[seen] = classifier.predict_single(
-                    np.stack([crops[k][:, ::-1] if records[k].passes % 2 else crops[k] for k in seen]))
+        smoothing = self.config.smoothing_time_constant > 0
+        scores[picked] = classify_views(self.classifier, gray, [squares[k] for k in picked],
+                                        [views_for(records[k].passes, smoothing) for k in picked])
         for k in picked:
             records[k].passes += 1
             records[k].frame = self._frames
