@@ -8,8 +8,10 @@ pixels; touching the left, right, top or bottom border or in the middle; on phot
 The frames are the same for every system (checked by a hash). Each system runs in its own process:
 
 - ours with Haar and with YuNet, each frame a new scene (a whole-frame detection, exactly as the
-  pipeline runs it), then the same frame once more as the next video frame (the face re-found by
-  the tracking search); the `default` and the `fast` model classify the same crops;
+  pipeline runs it; the face's first classification: "detected"), then the same frame once more as
+  the next video frame (the face re-found by the tracking search, classified on every view of
+  fer_ros.core.views.CYCLE and averaged, which the smoothing converges to while a face is watched:
+  "video"); the `default` and the `fast` model classify the same crops;
 - the `fer` package (``FER(mtcnn=False)``) on the same frames, where it is installed (`make peers`).
 
 For each system and model it reports the faces found, the accuracy on the faces found and over all
@@ -44,7 +46,9 @@ ROLLS = (-20, -10, 10, 20)  # the rolled copy of each face, degrees
 LAYOUTS = (("left", "right"), ("top", "bottom"), ("middle",))  # the faces of one frame
 SYSTEMS = ("haar", "yunet", "fer")
 MODELS = ("default", "fast")
-PATHS = ("detected", "tracked")  # a whole-frame detection; the tracking search in the next frame
+# detected: a whole-frame detection and a face's first classification; video: the next frame, the face
+# re-found by the tracking search, and the average over the views the smoothing converges to
+PATHS = ("detected", "video")
 GAP_LIMIT, ROLL_LIMIT = 1.5, 2.0  # points: the targets
 NEW_SCENE = 10.0  # seconds the image clock jumps between frames (longer than track_max_age)
 
@@ -112,22 +116,27 @@ def frames(placed: list[Placed], faces: np.ndarray, photos: list):
 
 # ----------------------------------------------------------------------------------------------- worker
 def run_ours(detector: str, yunet_model: str):
-    """``step(frame, stamp) -> list[(box, {model: label index})]`` through our pipeline."""
+    """``step(frame, stamp, path) -> list[(box, {model: label index})]`` through our pipeline."""
     from fer_ros.core.classifiers.onnx import EmotionClassifier
-    from fer_ros.core.framing import crop_squares
     from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+    from fer_ros.core.views import CYCLE, FIRST, classify_views
 
-    # Each face classified on every frame with both passes of `default` (no smoothing: raw labels),
-    # reported at once (confirm_frames 1); detection on the frame (no background thread).
+    # Each face classified on every frame (classify_every 1) and reported at once (confirm_frames 1);
+    # detection on the frame (no background thread).
     pipeline = EmotionPipeline(PipelineConfig(
         detector=detector, yunet_model=yunet_model if detector == "yunet" else "", num_threads=1,
-        confirm_frames=1, classify_every=1, smoothing_time_constant=0.0, detection_thread=False, max_faces=20))
-    fast = EmotionClassifier("fast")
+        confirm_frames=1, classify_every=1, detection_thread=False, max_faces=20))
+    classifiers = {"default": pipeline.classifier, "fast": EmotionClassifier("fast", num_threads=1)}
 
-    def step(frame, stamp):
+    def step(frame, stamp, path):
         faces = pipeline.process(frame, stamp).faces
-        fast_labels = fast.predict(crop_squares(frame, [f.square for f in faces], fast.input_size)).argmax(axis=1)
-        return [(f.box, {"default": int(np.argmax(f.scores)), "fast": int(k)}) for f, k in zip(faces, fast_labels)]
+        squares = [f.square for f in faces]
+        # detected: a face's first classification (the face and its mirror image); video: the average
+        # over the cycle of views that the smoothing converges to while the face is watched
+        views = [FIRST if path == "detected" else CYCLE] * len(faces)
+        labels = {model: classify_views(classifier, frame, squares, views).argmax(axis=1)
+                  for model, classifier in classifiers.items()}
+        return [(f.box, {model: int(labels[model][k]) for model in labels}) for k, f in enumerate(faces)]
 
     return step
 
@@ -139,7 +148,7 @@ def run_fer():
 
     detector = FER(mtcnn=False)
 
-    def step(frame, stamp):
+    def step(frame, stamp, path):
         found = detector.detect_emotions(frame)
         return [(Box(*map(int, face["box"])), {"fer": EMOTIONS.index(max(face["emotions"], key=face["emotions"].get))})
                 for face in found]
@@ -175,7 +184,7 @@ def work(args) -> dict:
         sha.update(frame.tobytes())
         for path in paths:
             stamp += NEW_SCENE if path == "detected" else 1 / 30
-            results = step(frame, stamp)
+            results = step(frame, stamp, path)
             boxes = [box for box, _ in results]
             for row in here:
                 k = match(boxes, placement(placed[row]))
@@ -395,7 +404,9 @@ def main(argv=None) -> int:
           f"{placed[-1].frame + 1} frames of 640x480; systems {', '.join(args.systems)}, {args.jobs} at a time")
     direct = {}
     for model in MODELS:
-        direct[model] = EmotionClassifier(model, num_threads=1).predict(faces).argmax(axis=1) == truth
+        classifier = EmotionClassifier(model, num_threads=1)  # the face and its mirror image, as FIRST
+        both = classifier.predict_single(faces) + classifier.predict_single(np.ascontiguousarray(faces[:, :, ::-1]))
+        direct[model] = both.argmax(axis=1) == truth
     with tempfile.TemporaryDirectory(prefix="fer_accuracy_") as tmp:
         folder = Path(tmp)
         np.savez(folder / "faces.npz", faces=faces)
