@@ -20,6 +20,7 @@ from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.types import Box, FaceEmotion
 from fer_models import hri_crops
 from conftest import FER_CSV, need
+from hri_helpers import level_of
 
 # The values of hri_msgs/Expression's constants (hri_msgs 2.0, msg/Expression.msg), typed out here so
 # that this test needs no hri_msgs; test_hri_node checks them against the real message.
@@ -144,10 +145,6 @@ class Brightness(EmotionBackend):
 def grey_crop(level: int, size: int = 128) -> np.ndarray:
     rng = np.random.default_rng(level)  # texture, so the crop is sharp: +-20 around the level
     return np.clip(level + rng.integers(-20, 21, (size, size, 3)), 0, 255).astype(np.uint8)
-
-
-def level_of(k: int) -> int:
-    return int((k + 0.5) * 256 / NUM_EMOTIONS)
 
 
 def recognizer(min_sharpness: float = 50.0) -> CropRecognizer:
