@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_ros.core.affect import valence_arousal_batch
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.smoothing import UNCERTAIN
 from fer_ros.core.types import Box, FaceEmotion
@@ -56,15 +57,26 @@ class ExpressionValues:
     confidence: float  # 0..1; 0: uncertain or blurred (see the module docstring)
 
 
+def expressions_of(faces: list[FaceEmotion]) -> list[ExpressionValues]:
+    """The Expression of each of ``faces`` by the rules of this module (valence and arousal of all of
+    them in one step: this runs for every face of every frame)."""
+    if not faces:
+        return []
+    scores = np.stack([face.smoothed_scores for face in faces])
+    affect = valence_arousal_batch(scores)
+    out = []
+    for face, row, (valence, arousal) in zip(faces, scores, affect):
+        if face.emotion == UNCERTAIN:
+            label, confidence = EMOTIONS[int(np.argmax(row))], 0.0
+        else:
+            label, confidence = face.emotion, min(1.0, max(0.0, float(face.confidence)))
+        out.append(ExpressionValues(EXPRESSIONS[label], float(valence), float(arousal), confidence))
+    return out
+
+
 def expression_of(face: FaceEmotion) -> ExpressionValues:
-    """The Expression of ``face`` by the rules of this module."""
-    scores = face.smoothed_scores
-    valence, arousal = face.valence_arousal
-    if face.emotion == UNCERTAIN:
-        label, confidence = EMOTIONS[int(np.argmax(scores))], 0.0
-    else:
-        label, confidence = face.emotion, float(face.confidence)
-    return ExpressionValues(EXPRESSIONS[label], float(valence), float(arousal), min(1.0, max(0.0, confidence)))
+    """The Expression of one face (:func:`expressions_of`)."""
+    return expressions_of([face])[0]
 
 
 def normalized_roi(box: Box, width: int, height: int) -> tuple[float, float, float, float]:

@@ -31,7 +31,7 @@ from std_msgs.msg import Header
 
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.framing import crop_square
-from fer_ros.core.rep155 import FacePresence, expression_of, normalized_roi
+from fer_ros.core.rep155 import FacePresence, expressions_of, normalized_roi
 from fer_ros.core.types import FrameResult
 from fer_ros.node.conversions import bgr_to_image
 
@@ -96,17 +96,16 @@ class HriOutput:
         for face_id in appeared:
             self.faces[face_id] = _FacePublishers(self.node, self.msgs, face_id)
         size = values["hri_crop_size"]
-        for face in result.faces:
+        for face, expression in zip(result.faces, expressions_of(result.faces)):
             publishers = self.faces[face.track_id]
             xmin, ymin, xmax, ymax = normalized_roi(face.box, result.image_width, result.image_height)
             publishers.roi.publish(self.msgs.NormalizedRegionOfInterest2D(
                 header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=float(face.box.score)))
             if face.square is not None and publishers.cropped.get_subscription_count() > 0:
                 publishers.cropped.publish(bgr_to_image(crop_square(bgr, face.square, size), header))
-            values_of = expression_of(face)
             publishers.expression.publish(self.msgs.Expression(
-                header=header, expression=values_of.expression, valence=values_of.valence,
-                arousal=values_of.arousal, confidence=values_of.confidence))
+                header=header, expression=expression.expression, valence=expression.valence,
+                arousal=expression.arousal, confidence=expression.confidence))
         self.tracked_pub.publish(self.msgs.IdsList(header=header, ids=self.presence.ids))
 
     def clear(self) -> None:

@@ -33,7 +33,7 @@ from sensor_msgs.msg import Image
 from fer_ros.core import schema
 from fer_ros.core.crops import Crop, CropRecognizer
 from fer_ros.core.errors import ConfigError, ImageFormatError
-from fer_ros.core.rep155 import expression_of, is_topic_token
+from fer_ros.core.rep155 import expressions_of, is_topic_token
 from fer_ros.core.stats import FrameStats
 from fer_ros.node import params
 from fer_ros.node.conversions import image_to_bgr
@@ -188,12 +188,11 @@ class HriRecognizer(Node):
         faces = self.recognizer.recognize(crops)
         classified = time.monotonic()
         with self._lock:  # a face leaving the list meanwhile has lost its publisher
-            for face, header, received_at in zip(faces, headers, received):
+            for face, values, header, received_at in zip(faces, expressions_of(faces), headers, received):
                 entry = self.faces.get(face.track_id)
                 if entry is None:
                     self.stats.count("dropped_untracked")
                     continue
-                values = expression_of(face)
                 entry.publisher.publish(self.msgs.Expression(
                     header=header, expression=values.expression, valence=values.valence, arousal=values.arousal,
                     confidence=values.confidence))
