@@ -55,8 +55,9 @@ def test_hri_output_is_a_typed_override_of_fer_node():
 def test_ros2_launch_with_hri_output_publishes_the_tracked_list():
     env = launch_hri_env()
     namespace = unique_namespace()
-    launch = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), f"namespace:={namespace}", "hri_output:=true"], env=env, text=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    launch = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), f"namespace:={namespace}", "hri_output:=true"],
+                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     try:
         deadline, info = time.monotonic() + 60, ""
         while time.monotonic() < deadline:

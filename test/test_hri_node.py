@@ -107,7 +107,8 @@ def test_faces_are_published_on_rep155_topics_with_types_qos_headers_and_the_map
         # the per-face topics exist for exactly those ids, with their types and reliable, volatile QoS
         topics = dict(graph.node.get_topic_names_and_types())
         faces = sorted(t for t in topics if t.startswith(f"{ns}/humans/faces/face_"))
-        assert faces == sorted(f"{ns}/humans/faces/{i}/{kind}" for i in ids for kind in ("cropped", "expression", "roi"))
+        kinds = ("cropped", "expression", "roi")
+        assert faces == sorted(f"{ns}/humans/faces/{i}/{kind}" for i in ids for kind in kinds)
         assert topics[f"{ns}/humans/faces/tracked"] == ["hri_msgs/msg/IdsList"]
         for i in ids:
             assert topics[f"{ns}/humans/faces/{i}/roi"] == ["hri_msgs/msg/NormalizedRegionOfInterest2D"]

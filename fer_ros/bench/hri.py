@@ -19,6 +19,16 @@
 
 The side that publishes and listens runs on the other cores. Absolute times drift on a shared
 machine: the load average is printed with every run, and the CPU comparison is a ratio within one run.
+
+    python -m fer_ros.bench.hri --framing [--faces 1000]   # needs ../shared (FER2013, YuNet); no ROS
+
+- **framing**: how much our crop geometry matters for another detector's crops: FER2013 PublicTest
+  faces placed into frames (fer_models.placement; upright for /cropped, rolled up to 25 degrees
+  either way for /aligned), found and cut as hri_face_detect would (fer_models.hri_crops), classified
+  by the default model from the FER2013 square the calibration puts in the crop (what
+  fer_hri_recognizer does), from the whole crop taken as that square (no calibration), and from the
+  face's true square (known from the placement: the best a calibration could do); and the same faces
+  as 48x48 FER2013 crops (the classifier's own accuracy on them).
 """
 
 from __future__ import annotations
@@ -39,7 +49,8 @@ import numpy as np
 
 from fer_ros.bench.stats import Target, cores, is_busy, last_core, machine_line, summarize
 from fer_ros.node.dds import use_large_frame_transport
-from fer_ros.tools.harness import Answers, Link, NodeProcess, header, raw_image, stamp_ns
+from fer_ros.tools.harness import Answers, Link, NodeProcess, header, raw_image
+from fer_models.shared_data import FER_CSV, SCENES, YUNET
 
 NAMESPACE = "/fer_bench_hri"
 FACES = 6
@@ -311,6 +322,74 @@ def measure(msgs, sequence, args) -> list[Run]:
     return runs
 
 
+def framing_accuracy(data: str, yunet: str, scenes: str, faces: int, seed: int = 0) -> dict:
+    """Accuracy of the default model on ``faces`` PublicTest faces cut by hri_face_detect's rules,
+    per crop source and framing (see the module docstring)."""
+    from fer_models.calibrate_framing import CROP_ROLL
+    from fer_models.data import load_split
+    from fer_models import hri_crops
+    from fer_models.placement import Placement, backgrounds, match, place
+    from fer_ros.core.classifiers import create_classifier
+    from fer_ros.core.crops import SOURCES
+    from fer_ros.core.detectors import create_detector
+    from fer_ros.core.framing import FaceSquare, crop_square, load_framing, to_gray
+    from fer_ros.core.types import Box
+
+    test = load_split(data, "PublicTest")
+    chosen = np.sort(np.random.default_rng(seed).choice(len(test), size=min(faces, len(test)), replace=False))
+    photos = backgrounds(scenes if Path(scenes).is_dir() else None)
+    detector = create_detector("yunet", model_path=yunet)
+    classifier = create_classifier("fer", "")
+    size = hri_crops.CROP_SIZE
+    whole = Box(0, 0, size, size)
+    out = {}
+    for source, name in SOURCES.items():
+        calibrated = load_framing(name).full.square(whole)
+        rng = np.random.default_rng(seed)
+        batches: dict[str, list[np.ndarray]] = {"calibrated": [], "whole crop": [], "true square": [], "FER2013": []}
+        labels = []
+        height, width = photos[0][1].shape[:2]
+        for i, k in enumerate(chosen):
+            side = int(rng.integers(60, 201))
+            room = int(side * 0.75)
+            roll = float(rng.uniform(-CROP_ROLL, CROP_ROLL)) if source == "aligned" else 0.0
+            where = Placement(float(rng.integers(room, width - room)), float(rng.integers(room, height - room)), side,
+                              roll)
+            frame = place(photos[i % len(photos)][1], test.images[k], where)
+            boxes = hri_crops.detect(detector, frame)
+            found = match(boxes, where)
+            if found is None:
+                continue
+            box = boxes[found]
+            crop = to_gray(hri_crops.cropped(frame, box) if source == "cropped" else hri_crops.aligned(frame, box))
+            truth = hri_crops.framing_in_crop(where.square, box, source, (width, height))
+            for framing, square in (("calibrated", calibrated), ("whole crop", FaceSquare(size / 2, size / 2, size)),
+                                    ("true square", truth)):
+                batches[framing].append(crop_square(crop, square, classifier.input_size))
+            batches["FER2013"].append(test.images[k])
+            labels.append(int(test.labels[k]))
+        labels = np.array(labels)
+        out[source] = {"placed": int(len(chosen)), "found": int(len(labels))}
+        for framing, crops in batches.items():
+            predicted = classifier.predict(np.stack(crops)).argmax(axis=1) if crops else np.zeros(0, int)
+            out[source][framing] = float((predicted == labels).mean()) if len(labels) else None
+    return out
+
+
+def main_framing(args) -> int:
+    started = time.monotonic()
+    result = framing_accuracy(args.data, args.yunet_model, args.scenes, args.faces)
+    print(f"accuracy of the default model on PublicTest faces cut by hri_face_detect's rules "
+          f"({time.monotonic() - started:.0f} s):")
+    for source, numbers in result.items():
+        cells = ", ".join(f"{k} {v:.4f}" for k, v in numbers.items() if k not in ("placed", "found"))
+        print(f"  /{source}: {numbers['found']} of {numbers['placed']} found; {cells}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"framing": result, "config": vars(args)}, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.hri", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per run (default 10)")
@@ -320,7 +399,15 @@ def main(argv=None) -> int:
     parser.add_argument("--no-recognizer", dest="recognizer", action="store_false", help="skip the recognizer")
     parser.add_argument("--core", type=int, default=last_core(), help="CPU core of the measured process")
     parser.add_argument("--json", metavar="FILE", help="write every number to FILE")
+    parser.add_argument("--framing", action="store_true",
+                        help="instead: the accuracy of the recognizer's crop geometry on hri_face_detect-style crops")
+    parser.add_argument("--faces", type=int, default=1000, help="--framing: PublicTest faces placed (default 1000)")
+    parser.add_argument("--data", default=str(FER_CSV), help=f"--framing: FER2013 csv (default {FER_CSV})")
+    parser.add_argument("--yunet-model", default=str(YUNET), help=f"--framing: YuNet ONNX file (default {YUNET})")
+    parser.add_argument("--scenes", default=str(SCENES), help="--framing: folder of the shared background photos")
     args = parser.parse_args(argv)
+    if args.framing:
+        return main_framing(args)
     if args.core not in cores():
         parser.error(f"--core {args.core} is not one of this process's cores {cores()}")
     msgs = hri_messages()

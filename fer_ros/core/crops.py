@@ -4,11 +4,12 @@
 Such a crop is treated as the box of a detector whose box is the whole crop: its calibration
 (``fer_ros/core/detectors/hri_face_detect_framing.json``, and ``..._aligned_framing.json`` for
 ``/aligned``, measured by ``python -m fer_models.calibrate_framing --detector hri_face_detect`` on
-FER2013 faces cut out the way hri_face_detect cuts them, fer_models.hri_crops) says where FER2013's framing lies in it, and :func:`fer_ros.core.framing.crop_square` cuts that
-square out, as for our own detectors. Then, per face id as in the pipeline: the quality gate (a
-blurred crop is ``uncertain``, its scores this crop's), the classifier on every waiting crop in one batch (a face's first crop
-gets both passes of a mirror-averaged model, later ones one pass, alternately on the crop and its
-mirror image) and temporal smoothing with hysteresis (fer_ros.core.smoothing).
+FER2013 faces cut out the way hri_face_detect cuts them, fer_models.hri_crops) says where FER2013's
+framing lies in it, and :func:`fer_ros.core.framing.crop_square` cuts that square out, as for our
+own detectors. Then, per face id as in the pipeline: the quality gate (a blurred crop is
+``uncertain``, with this crop's scores), the classifier on every waiting crop in one batch (a face's
+first crop gets both passes of a mirror-averaged model, later ones one pass, alternately on the crop
+and its mirror image) and temporal smoothing with hysteresis (fer_ros.core.smoothing).
 """
 
 from __future__ import annotations

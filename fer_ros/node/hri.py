@@ -49,8 +49,8 @@ def hri_messages(needed_by: str = "hri_output"):
         distro = os.environ.get("ROS_DISTRO") or "<distro>"
         raise ConfigError(
             f"{needed_by} needs ROS4HRI's hri_msgs, which is not installed ({error}): install it with "
-            f"`apt install ros-{distro}-hri-msgs` (or `rosdep install --from-paths src --ignore-src`) "
-            "and source the workspace again") from None
+            f"`apt install ros-{distro}-hri-msgs` (or `FER_ROS_HRI=1 rosdep install --from-paths src "
+            "--ignore-src`) and source the workspace again") from None
     return msg
 
 
