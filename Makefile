@@ -20,7 +20,7 @@ $(STAMP): $(REQS)
 build: $(STAMP)
 	source $(VENV)/bin/activate && AMENT_PREFIX_PATH=$$VIRTUAL_ENV colcon build --symlink-install \
 	  --cmake-args -DPython3_EXECUTABLE=$$VIRTUAL_ENV/bin/python \
-	  -DBUILD_TESTING=OFF > build.log 2>&1 || { tail -40 build.log; exit 1; }
+	  -DBUILD_TESTING=OFF -DFER_ROS_DEVELOPMENT=ON > build.log 2>&1 || { tail -40 build.log; exit 1; }
 
 # BAG=path plays your rosbag2; CAMERA=0 uses a camera; PARAMS="detector:=yunet yunet_model:=..."
 demo: build

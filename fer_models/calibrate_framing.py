@@ -2,6 +2,7 @@
 
     python -m fer_models.calibrate_framing --detector haar [--data fer2013.csv.gz] [--faces 3000]
     python -m fer_models.calibrate_framing --detector yunet --yunet-model face_detection_yunet_2023mar.onnx
+    python -m fer_models.calibrate_framing --detector hri_face_detect --yunet-model face_detection_yunet_2023mar.onnx
 
 FER2013 Training faces (never PublicTest or PrivateTest) are placed upright into 640x480 frames
 (fer_models.placement: 60-200 pixels, anywhere with room around them, on photos without people),
@@ -13,6 +14,11 @@ roll the eye line shows (the same face placed once more, rolled: YuNet's landmar
 0.4 of it, so its angle is divided by that gain). The medians are written to the
 detector's calibration file beside it (fer_ros/core/detectors/NAME_framing.json, read by
 fer_ros.core.framing), with the command, the data, the spread and how many faces were found.
+
+``--detector hri_face_detect`` (and ``hri_face_detect_aligned``) calibrates the crops ROS4HRI's face
+detector publishes on ``/cropped`` (``/aligned``) instead, for fer_hri_recognizer: each placed face is
+found and cut out by that node's rule (fer_models.hri_crops, with our YuNet in its place) and its
+framing is measured relative to the whole crop (:func:`calibrate_crops`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_ros.core.framing import eye_line_angle, framing_path
+from fer_ros.core.types import Box
+from fer_models import hri_crops
 from fer_models.data import load_split
 from fer_models.placement import Placement, backgrounds, match, place
 
@@ -35,6 +43,7 @@ DEFAULT_DATA = "../shared/data/fer2013/fer2013.csv.gz"
 DEFAULT_SCENES = "../shared/data/scenes"
 SIZES = (60, 200)  # face sides in pixels, drawn uniformly
 ROLL = (8.0, 25.0)  # degrees a face is rolled by (either way) to measure a detector's eye-line gain
+CROP_ROLL = 25.0  # /aligned crops: faces rolled uniformly within this many degrees either way
 
 
 def measure(box, where: Placement) -> tuple[float, float, float, float]:
@@ -103,6 +112,95 @@ def calibrate(finder, faces: np.ndarray, photos: list, seed: int, progress=None)
             **{kind: summary(rows[kind], gains[kind]) for kind in rows}}
 
 
+def calibrate_crops(detector, faces: np.ndarray, photos: list, seed: int, source: str, progress=None) -> dict:
+    """Place each of ``faces`` (upright for ``cropped``, rolled up to CROP_ROLL degrees either way for
+    ``aligned``), find it as hri_face_detect would and measure its framing relative to the whole
+    ``source`` crop cut for it (fer_models.hri_crops); for ``aligned``, also how much of the roll
+    the crop keeps (its eye line levels part of it)."""
+    rng = np.random.default_rng(seed)
+    height, width = photos[0][1].shape[:2]
+    crop = Box(0, 0, hri_crops.CROP_SIZE, hri_crops.CROP_SIZE)
+    rows, kept = [], []
+    for i, face in enumerate(faces):
+        side = int(rng.integers(SIZES[0], SIZES[1] + 1))
+        room = int(side * 0.75)
+        roll = float(rng.uniform(-CROP_ROLL, CROP_ROLL)) if source == "aligned" else 0.0
+        where = Placement(float(rng.integers(room, width - room)), float(rng.integers(room, height - room)), side,
+                          roll)
+        boxes = hri_crops.detect(detector, place(photos[i % len(photos)][1], face, where))
+        k = match(boxes, where)
+        if k is not None:
+            square = hri_crops.framing_in_crop(where.square, boxes[k], source, (width, height))
+            rows.append(measure(crop, Placement(square.cx, square.cy, square.side)))
+            if abs(roll) >= ROLL[0]:
+                kept.append(square.angle / roll)
+        if progress:
+            progress(i + 1, len(faces), len(rows))
+    return {"faces": len(faces), "found": len(rows), **summary(rows, []),
+            "roll_kept": round(float(np.median(kept)), 4) if kept else None}
+
+
+def main_crops(args) -> int:
+    """``main`` for ``--detector hri_face_detect`` and ``hri_face_detect_aligned``."""
+    from fer_ros.core.detectors import create_detector
+
+    source = hri_crops.SOURCES[args.detector]
+    if not args.yunet_model:
+        print("the crops of hri_face_detect are cut from YuNet's boxes: give --yunet-model", file=sys.stderr)
+        return 2
+    detector = create_detector("yunet", model_path=args.yunet_model)
+    training = load_split(args.data, "Training")
+    chosen = np.random.default_rng(args.seed).choice(len(training), size=min(args.faces, len(training)), replace=False)
+    photos = backgrounds(args.scenes if Path(args.scenes).is_dir() else None)
+    started = time.monotonic()
+
+    def progress(done: int, total: int, found: int) -> None:
+        if done % 100 == 0 or done == total:
+            print(f"\r{done}/{total} faces placed, {found} found, {time.monotonic() - started:.0f} s",
+                  end="", file=sys.stderr, flush=True)
+
+    result = calibrate_crops(detector, training.images[np.sort(chosen)], photos, args.seed, source, progress)
+    print(file=sys.stderr)
+    if result["median"]["scale"] is None:
+        print(f"YuNet found too few faces to calibrate: {result['found']}", file=sys.stderr)
+        return 1
+    rolls = "upright" if source == "cropped" else f"rolled up to {CROP_ROLL:g} degrees either way"
+    record = {
+        "detector": args.detector,
+        "full": result["median"],
+        "near": result["median"],
+        "about": {
+            "what": f"FER2013's framing relative to the whole {hri_crops.CROP_SIZE}x{hri_crops.CROP_SIZE} "
+                    f"/{source} crop of ROS4HRI's hri_face_detect taken as a box (fer_ros.core.crops): centre "
+                    "offset dx, dy (crop sides), side scale (crop sides); medians. The crops are emulated "
+                    "(fer_models.hri_crops: YuNet 2023mar at image_scale 0.5 in place of libfacedetection's "
+                    "build, the box fitted into the crop keeping its aspect, on black"
+                    + (", the region turned by the eye line first" if source == "aligned" else "")
+                    + "). near: the same (crops have no tracking search).",
+            "command": f"python -m fer_models.calibrate_framing --detector {args.detector} "
+                       "--yunet-model face_detection_yunet_2023mar.onnx"
+                       + (f" --faces {args.faces}" if args.faces != 3000 else "")
+                       + (f" --seed {args.seed}" if args.seed else ""),
+            "data": f"FER2013 Training, {len(chosen)} faces drawn with seed {args.seed}, {rolls}, "
+                    f"{SIZES[0]}-{SIZES[1]} px, on {', '.join(name for name, _ in photos)}",
+            "data_sha256": sha256_file(Path(args.data)),
+            "found": {"placed": result["faces"], "full": result["found"]},
+            "spread": {"full": {"p25": result["p25"], "p75": result["p75"]}},
+            "date": datetime.date.today().isoformat(),
+        },
+    }
+    if source == "aligned":
+        record["about"]["roll_kept"] = result["roll_kept"]
+        record["about"]["roll_kept_means"] = ("median fraction of a face's roll (rolls of 8 degrees or more) "
+                                              "still in the aligned crop: YuNet's eye line shows only part of "
+                                              "it; not corrected (a crop carries no landmarks)")
+    out = Path(args.out) if args.out else framing_path(args.detector)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({k: record[k] for k in ("detector", "full")}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -114,7 +212,9 @@ def sha256_file(path: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_models.calibrate_framing",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--detector", required=True, help="detector backend to calibrate (haar, yunet)")
+    parser.add_argument("--detector", required=True,
+                        help="detector backend to calibrate (haar, yunet), or the crops of ROS4HRI's face "
+                             "detector (hri_face_detect: /cropped, hri_face_detect_aligned: /aligned)")
     parser.add_argument("--yunet-model", default="", help="YuNet ONNX file (detector yunet)")
     parser.add_argument("--data", default=DEFAULT_DATA, help=f"FER2013 csv (default {DEFAULT_DATA}); Training is used")
     parser.add_argument("--scenes", default=DEFAULT_SCENES, help="folder with the shared background photos")
@@ -122,6 +222,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="file to write (default: the detector's calibration file)")
     args = parser.parse_args(argv)
+    if args.detector in hri_crops.SOURCES:
+        return main_crops(args)
 
     from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 

@@ -17,12 +17,19 @@ Usage examples::
     # Managed node: configured and activated by this launch unless autostart:=false
     ros2 launch fer_ros fer.launch.py lifecycle:=true
 
+    # ROS4HRI (REP-155): fer_node also publishes /humans/faces/tracked and each face's roi, cropped
+    # and expression; or, beside a ROS4HRI face detector, classify its crops instead
+    ros2 launch fer_ros fer.launch.py hri_output:=true
+    ros2 launch fer_ros fer.launch.py hri_recognizer:=true hri_input:=aligned
+
     ros2 launch fer_ros fer.launch.py --show-args                        # every argument
 
 ``ros2 launch`` stops with an error, before starting anything, on an argument name this file does
-not declare, on a value the schema refuses, on a malformed ``cameras`` list, and when ``use_rviz``
-or ``lifecycle`` need an executable that is not installed. When a node exits with an error (e.g. a
-model file that does not exist), everything is shut down and ``ros2 launch`` exits non-zero.
+not declare, on a value the schema refuses, on a malformed ``cameras`` list, when ``use_rviz`` or
+``lifecycle`` need an executable that is not installed, and on ``hri_recognizer:=true`` together with
+``cameras``, ``lifecycle`` or ``use_rviz`` (the recognizer reads no camera, draws nothing and is not
+managed). When a node exits with an error (e.g. a model file that does not exist), everything is
+shut down and ``ros2 launch`` exits non-zero.
 """
 
 import difflib
@@ -51,6 +58,7 @@ from fer_ros.core.errors import ConfigError
 
 PACKAGE = 'fer_ros'
 NODE_NAME = 'fer_node'
+RECOGNIZER = 'fer_hri_recognizer'
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
 # Arguments of this launch file that are not node parameters: (name, default, description, choices).
 # A default of None is filled in generate_launch_description (it needs a substitution).
@@ -74,6 +82,11 @@ LAUNCH_OPTIONS = (
     ('autostart', 'true',
      'With lifecycle:=true, configure and activate the node at once; false leaves it unconfigured '
      'for `ros2 lifecycle set`.', ('true', 'false')),
+    ('hri_recognizer', 'false',
+     'Start fer_hri_recognizer instead of fer_node: beside a ROS4HRI face detector (hri_face_detect), '
+     'classify the crops it publishes for each face on /humans/faces/<id>/cropped (or /aligned: '
+     'hri_input) and publish /humans/faces/<id>/expression. The parameters of detection and of the '
+     'image input do not apply to it; image_topic is ignored.', ('true', 'false')),
 )
 # Names ros2 launch adds to the arguments itself (from --launch-prefix and --launch-prefix-filter).
 ROS2_LAUNCH_NAMES = ('launch-prefix', 'launch-prefix-filter')
@@ -244,12 +257,14 @@ def launch_setup(context, *args, **kwargs):
     except ValueError as error:
         raise RuntimeError(f'{error} (nothing was started)') from None
     lifecycle, use_rviz = get('lifecycle') == 'true', get('use_rviz') == 'true'
+    parameters = [get('params_file')] + ([values] if values else [])
+    if get('hri_recognizer') == 'true':
+        return recognizer_actions(get, parameters)
     executable = 'fer_lifecycle_node' if lifecycle else 'fer_node'
     find_executable(PACKAGE, executable)
     if use_rviz:
         find_executable('rviz2', 'rviz2')
 
-    parameters = [get('params_file')] + ([values] if values else [])
     actions = []
     for namespace, topic in cameras:
         kind = LifecycleNode if lifecycle else Node
@@ -272,6 +287,22 @@ def launch_setup(context, *args, **kwargs):
             remappings=[('/emotion/annotated_image', f'{first}/emotion/annotated_image')] if first else [],
             output='screen'))
     return actions
+
+
+def recognizer_actions(get, parameters):
+    """fer_hri_recognizer in ``namespace`` (its topics: humans/faces/..., REP-155's /humans/faces/...
+    in the root namespace); raises on the arguments it cannot honour."""
+    given = {'cameras': get('cameras').strip() != '', 'lifecycle': get('lifecycle') == 'true',
+             'use_rviz': get('use_rviz') == 'true'}
+    conflicts = [name for name, value in given.items() if value]
+    if conflicts:
+        raise RuntimeError(f"hri_recognizer:=true cannot be combined with {', '.join(conflicts)} (the recognizer "
+                           'reads no camera, draws no image and is not a managed node); nothing was started')
+    find_executable(PACKAGE, RECOGNIZER)
+    base = get('namespace').strip('/')
+    node = Node(package=PACKAGE, executable=RECOGNIZER, name=RECOGNIZER, namespace='/' + base if base else '',
+                parameters=parameters, ros_arguments=['--log-level', get('log_level')], output='screen')
+    return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_node_exit))]
 
 
 def generate_launch_description():

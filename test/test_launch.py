@@ -84,7 +84,7 @@ try:
                 out["nodes"].append({
                     "name": action.node_name, "namespace": action.expanded_node_namespace,
                     "executable": action.node_executable, "lifecycle": isinstance(action, LifecycleNode),
-                    "remappings": dict(action.expanded_remapping_rules), "params_file": files[0],
+                    "remappings": dict(action.expanded_remapping_rules or []), "params_file": files[0],
                     "overrides": overrides})
 except Exception as error:
     out["error"] = f"{type(error).__name__}: {error}"

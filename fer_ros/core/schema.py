@@ -186,6 +186,19 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "Publish emotion/annotated_image (drawn only while someone subscribes).", OUTPUT),
     P("blur_faces", bool, False,
       "Blur every face in the annotated image (privacy); labels stay readable.", OUTPUT),
+    # --- ROS4HRI (REP-155)
+    P("hri_output", bool, False,
+      "Also publish the faces for ROS4HRI (REP-155, as libhri and pyhri read them): humans/faces/tracked "
+      "and, per confirmed face, humans/faces/<id>/roi, /cropped and /expression (needs hri_msgs: apt "
+      "install ros-<distro>-hri-msgs).", OUTPUT, read_only=True),
+    P("hri_crop_size", int, 128,
+      "Side in pixels of the colour face crops on humans/faces/<id>/cropped (REP-155's "
+      "/humans/faces/width and height; the crop is the face's square framing, turned upright).",
+      OUTPUT, range=(16, 1024)),
+    P("hri_input", str, "cropped",
+      "fer_hri_recognizer only: classify each face's humans/faces/<id>/cropped or /aligned images of a "
+      "ROS4HRI face detector (hri_face_detect), each with the calibration of that crop.",
+      NODE, choices=("cropped", "aligned"), read_only=True),
     # --- diagnostics and logging (node only)
     P("diagnostic_period", float, 1.0, "Seconds between /diagnostics messages.",
       NODE, range=(0.1, 60.0), read_only=True),

@@ -28,7 +28,7 @@ from fer_ros.core.latest import LatestSlot
 from fer_ros.core.pipeline import EmotionPipeline
 from fer_ros.core.stats import STALE, FrameStats, HealthThresholds, assess
 from fer_ros.msg import FaceEmotionArray
-from fer_ros.node import params
+from fer_ros.node import hri, params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
 from fer_ros.node.diagnostics import diagnostic_array, no_input_message
 from fer_ros.node.live_params import NODE_FIELDS, LiveParameters
@@ -47,6 +47,8 @@ class EmotionNodeCore:
     def _init_core(self) -> None:
         params.declare_parameters(self)
         self.live = LiveParameters(params.read_all(self))  # ConfigError: fail fast
+        if self.values["hri_output"]:
+            hri.hri_messages()  # ConfigError saying how to install hri_msgs: fail fast
         self.pipeline: EmotionPipeline | None = None
         self.stats = FrameStats()
         self._started = time.monotonic()
@@ -55,6 +57,7 @@ class EmotionNodeCore:
         self._active = False  # subscribed: frames are processed and diagnostics published
         self._last_logged: dict[str, float] = {}  # kind of warning -> monotonic time it was last logged
         self.image_sub = self.emotion_pub = self.annotated_pub = self.diagnostics_pub = None
+        self.hri: hri.HriOutput | None = None  # REP-155 output (hri_output)
         self._diagnostics_timer = None
         self._input_reliability = self.values["input_reliability"]
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -95,6 +98,7 @@ class EmotionNodeCore:
             Image, "emotion/annotated_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE),
             qos_overriding_options=overrides)
         self.diagnostics_pub = create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.hri = hri.HriOutput(self) if self.values["hri_output"] else None
         self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics)
 
     def _close_outputs(self, destroy_publisher) -> None:
@@ -104,6 +108,9 @@ class EmotionNodeCore:
             if publisher is not None:
                 destroy_publisher(publisher)
         self.emotion_pub = self.annotated_pub = self.diagnostics_pub = self._diagnostics_timer = None
+        if self.hri is not None:
+            self.hri.close()
+            self.hri = None
 
     def _subscribe(self) -> None:
         """Subscribe to the camera and start processing. Sensor-data QoS with ``input_reliability``,
@@ -126,6 +133,8 @@ class EmotionNodeCore:
         the slot, or arriving while the subscription goes, is counted as ``dropped_inactive``."""
         with self._frame_lock:
             self._active = False
+            if self.hri is not None:  # every face ends while nothing is processed
+                self.hri.clear()
         if self.image_sub is not None:
             self.destroy_subscription(self.image_sub)
             self.image_sub = None
@@ -212,6 +221,8 @@ class EmotionNodeCore:
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
                                                self.pipeline.detector_name, elapsed))
         self.stats.add_latency({**result.timings, "total": elapsed})
+        if self.hri is not None:
+            self.hri.publish(msg.header, bgr, result)
         if result.unconfirmed:  # seen, not yet in a message (confirm_frames): counted, not dropped silently
             self.stats.count("faces_unconfirmed", result.unconfirmed)
         if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
