@@ -353,11 +353,10 @@ def test_real_faces_held_still_are_found_in_every_frame_without_drifting_in_size
 
 
 class CountingClassifier:
-    """A mirror-averaged classifier whose every output row is new (a random probability vector), so
-    a face's raw scores change exactly on the frames it was classified; counts rows per call."""
+    """A classifier whose every output row is new (a random probability vector), so a face's raw
+    scores change exactly on the frames it was classified; counts rows per call."""
 
     input_size = 48
-    alternates_mirror = True
 
     def __init__(self):
         self.rows = []  # rows classified per call
@@ -393,7 +392,7 @@ def classify_run(count: int, frames: int, **settings):
 
 def test_six_tracked_faces_are_classified_half_at_a_time_each_at_least_every_other_frame():
     rows, reported = classify_run(6, 20, classify_every=2)
-    assert rows == [6] + [3] * 19  # the new faces on their first frame, then 3 a frame
+    assert rows == [12] + [3] * 19  # the new faces on their first frame (each with its mirror image), then 3 a frame
     ids = set(reported[0])
     assert len(ids) == 6 and all(set(faces) == ids for faces in reported)
     for index in range(1, 20):
@@ -407,10 +406,10 @@ def test_six_tracked_faces_are_classified_half_at_a_time_each_at_least_every_oth
 
 def test_one_face_is_classified_on_every_frame_and_classify_every_1_classifies_all():
     rows, reported = classify_run(1, 10, classify_every=2)
-    assert rows == [1] * 10
+    assert rows == [2] + [1] * 9  # the first classification: the face and its mirror image
     assert all(not np.array_equal(a[t].scores, b[t].scores) for a, b in zip(reported, reported[1:]) for t in a)
     rows, _ = classify_run(6, 10, classify_every=1)
-    assert rows == [6] * 10
+    assert rows == [12] + [6] * 9
 
 
 def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
@@ -422,6 +421,6 @@ def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
         before = sum(p.classifier.rows)
         p.process(frame(*[(x + 2 * index, y, 80) for x, y in SIX[:count]]), 100 + index / FPS)
         rows.append(sum(p.classifier.rows) - before)
-    assert rows[:15] == [5] + [2] * 14  # ceil(5 / 3) a frame
-    assert rows[15] == 1 + 2  # the new face, and the 2 classified longest ago
+    assert rows[:15] == [10] + [2] * 14  # (each new face with its mirror image), then ceil(5 / 3) a frame
+    assert rows[15] == 2 + 2  # the new face with its mirror image, and the 2 classified longest ago
     assert rows[16:] == [2] * 9  # ceil(6 / 3)

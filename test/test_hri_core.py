@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fer_ros.core.classifiers.base import EmotionBackend
-from fer_ros.core.crops import SOURCES, Crop, CropRecognizer, classify_alternating
+from fer_ros.core.crops import SOURCES, Crop, CropRecognizer
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
 from fer_ros.core.framing import FaceSquare, framing_path, load_framing
 from fer_ros.core.quality import Quality
@@ -117,17 +117,13 @@ def test_many_faces_coming_and_going_leave_nothing_behind():
 
 
 class Brightness(EmotionBackend):
-    """A stand-in classifier: the emotion is the crop's mean grey level in seven bands; counts passes
-    (``predict`` is two, as a mirror-averaged model's, ``predict_single`` one) and remembers mirrors."""
+    """A stand-in classifier: the emotion is the crop's mean grey level in seven bands; counts the
+    rows of each call (``predict`` as two passes, as a mirror-averaged model's; ``predict_single``)."""
 
     name, input_size = "brightness", 48
 
     def __init__(self):
         self.calls: list[tuple[str, int]] = []
-
-    @property
-    def alternates_mirror(self) -> bool:
-        return True
 
     def _scores(self, faces: np.ndarray) -> np.ndarray:
         bands = np.clip((faces.reshape(len(faces), -1).mean(axis=1) * NUM_EMOTIONS / 256).astype(int), 0, 6)
@@ -158,13 +154,13 @@ def test_each_crop_of_a_batch_is_classified_and_mapped_per_face():
     assert [f.track_id for f in faces] == [f"id{k}" for k in range(NUM_EMOTIONS)]
     assert [f.emotion for f in faces] == list(EMOTIONS)
     assert [expression_of(f).expression for f in faces] == [EXPRESSIONS[e] for e in EMOTIONS]
-    assert rec.classifier.calls == [("both", 7)]  # one batch; every face new: both passes
+    assert rec.classifier.calls == [("single", 14)]  # one batch; every face new: it and its mirror image
     assert all(f.box == Box(0, 0, 128, 128) and f.quality.ok for f in faces)
     expected = load_framing("hri_face_detect").full.square(Box(0, 0, 128, 128))
     assert faces[0].square == expected
 
 
-def test_later_crops_alternate_single_passes_on_the_crop_and_its_mirror():
+def test_later_crops_take_one_view_each_the_mirror_alternating():
     rec = recognizer()
     crop = grey_crop(level_of(3))
     crop[:, :64] = 0  # left half dark: the mirror image differs
@@ -173,9 +169,11 @@ def test_later_crops_alternate_single_passes_on_the_crop_and_its_mirror():
     rec.classifier.predict_single = lambda faces: (grey_seen.append(faces.copy()), original(faces))[1]
     for i in range(3):
         rec.recognize([Crop("a", crop, 1.0 + i / 30)])
-    assert [c[0] for c in rec.classifier.calls] == ["both", "single", "single"]
-    assert grey_seen[0][0, 24, 2] > grey_seen[0][0, 24, 45]  # the second crop: mirrored (dark half right)
-    assert grey_seen[1][0, 24, 2] < grey_seen[1][0, 24, 45]  # the third: as it came
+    assert rec.classifier.calls == [("single", 2), ("single", 1), ("single", 1)]
+    assert grey_seen[0][0, 24, 2] < grey_seen[0][0, 24, 45]  # the first crop: as it came (dark half left) ...
+    assert grey_seen[0][1, 24, 2] > grey_seen[0][1, 24, 45]  # ... and mirrored
+    assert grey_seen[1][0, 24, 2] < grey_seen[1][0, 24, 45]  # the second: the cycle's first view, as it came
+    assert grey_seen[2][0, 24, 2] > grey_seen[2][0, 24, 45]  # the third: its second, mirrored
 
 
 def test_smoothing_and_hysteresis_follow_each_face_id_apart():
@@ -200,13 +198,6 @@ def test_a_blurred_crop_is_uncertain_and_forget_drops_a_face():
     assert "b" in rec.smoother
     rec.forget(["c"])
     assert "b" not in rec.smoother
-
-
-def test_classify_alternating_without_mirror_model_uses_predict():
-    classifier = Brightness()
-    crops = np.zeros((2, 48, 48), np.uint8)
-    classify_alternating(classifier, crops, [0, 5], alternate=False)
-    assert classifier.calls == [("both", 2)]
 
 
 # --- hri_face_detect's crops, emulated -------------------------------------------------------------

@@ -8,8 +8,8 @@ FER2013 faces cut out the way hri_face_detect cuts them, fer_models.hri_crops) s
 framing lies in it, and :func:`fer_ros.core.framing.crop_square` cuts that square out, as for our
 own detectors. Then, per face id as in the pipeline: the quality gate (a blurred crop is
 ``uncertain``, with this crop's scores), the classifier on every waiting crop in one batch (a face's
-first crop gets both passes of a mirror-averaged model, later ones one pass, alternately on the crop
-and its mirror image) and temporal smoothing with hysteresis (fer_ros.core.smoothing).
+first crop on it and its mirror image, later ones one view each, fer_ros.core.views) and temporal
+smoothing with hysteresis (fer_ros.core.smoothing).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer_ros.core.classifiers import EmotionBackend, create_classifier
-from fer_ros.core.emotions import NUM_EMOTIONS
 from fer_ros.core.framing import BoxFraming, crop_square, load_framing, to_gray
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.types import Box, FaceEmotion
+from fer_ros.core.views import classify_views, views_for
 
 # The crops another node publishes, by the name of their topic, and the calibration each one uses
 # (fer_ros/core/detectors/<name>_framing.json).
@@ -39,27 +39,6 @@ class Crop:
     stamp: float
 
 
-def classify_alternating(classifier: EmotionBackend, crops: np.ndarray, passes: list[int],
-                         alternate: bool) -> np.ndarray:
-    """Probabilities ``(n, 7)`` of the grey ``crops``, ``passes[k]`` being how often face ``k`` was
-    classified before. With ``alternate`` (a mirror-averaged model, smoothing on) a face seen for
-    the first time gets both passes, the others one pass each, on the crop when they were classified
-    an even number of times and on its mirror image otherwise, so that smoothing averages the two
-    at the cost of one pass (as the pipeline does for tracked faces)."""
-    scores = np.empty((len(crops), NUM_EMOTIONS), np.float32)
-    if not alternate:
-        scores[:] = classifier.predict(crops)
-        return scores
-    new = [k for k, n in enumerate(passes) if n == 0]
-    seen = [k for k, n in enumerate(passes) if n > 0]
-    if new:
-        scores[new] = classifier.predict(crops[new])
-    if seen:
-        scores[seen] = classifier.predict_single(
-            np.stack([crops[k][:, ::-1] if passes[k] % 2 else crops[k] for k in seen]))
-    return scores
-
-
 class CropRecognizer:
     """Classify batches of face crops, each face (by id) smoothed with hysteresis on its own.
 
@@ -71,7 +50,7 @@ class CropRecognizer:
                  min_sharpness: float):
         self.classifier, self.framing, self.smoother = classifier, framing, smoother
         self.min_sharpness = min_sharpness
-        self._passes: dict[str, int] = {}  # face id -> classifier passes so far
+        self._passes: dict[str, int] = {}  # face id -> classifications so far (fer_ros.core.views)
 
     @classmethod
     def from_values(cls, values: dict, source: str = "cropped") -> "CropRecognizer":
@@ -98,13 +77,11 @@ class CropRecognizer:
         size = self.classifier.input_size
         boxes = [Box(0, 0, crop.bgr.shape[1], crop.bgr.shape[0]) for crop in crops]
         squares = [self.framing.square(box) for box in boxes]
-        grey = np.empty((len(crops), size, size), np.uint8)
-        for k, (crop, square) in enumerate(zip(crops, squares)):
-            grey[k] = crop_square(to_gray(crop.bgr), square, size)
-        qualities = [assess(grey[k], boxes[k], 0, self.min_sharpness) for k in range(len(crops))]
-        alternate = self.classifier.alternates_mirror and self.smoother.time_constant > 0
-        scores = classify_alternating(self.classifier, grey, [self._passes.get(c.face_id, 0) for c in crops],
-                                      alternate)
+        qualities = [assess(crop_square(to_gray(crop.bgr), square, size), box, 0, self.min_sharpness)
+                     for crop, square, box in zip(crops, squares, boxes)]
+        smoothing = self.smoother.time_constant > 0
+        scores = classify_views(self.classifier, [crop.bgr for crop in crops], squares,
+                                [views_for(self._passes.get(crop.face_id, 0), smoothing) for crop in crops])
         faces = []
         for k, crop in enumerate(crops):
             self._passes[crop.face_id] = self._passes.get(crop.face_id, 0) + 1

@@ -54,12 +54,13 @@ def views_for(classified: int, smoothing: bool) -> tuple[View, ...]:
     return (CYCLE[(classified - 1) % len(CYCLE)],)
 
 
-def view_batch(image: np.ndarray, squares: list[FaceSquare], views: list[tuple[View, ...]],
+def view_batch(image, squares: list[FaceSquare], views: list[tuple[View, ...]],
                size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The grey crops of every view of every face (one batch) and, per crop, the index of its face."""
-    gray = to_gray(image)
+    """The grey crops of every view of every face (one batch) and, per crop, the index of its face.
+    ``image``: the frame all ``squares`` lie in, or one image per square (crops another node cut)."""
+    grays = [to_gray(image)] * len(squares) if isinstance(image, np.ndarray) else [to_gray(i) for i in image]
     crops, owners = [], []
-    for k, (square, these) in enumerate(zip(squares, views)):
+    for k, (gray, square, these) in enumerate(zip(grays, squares, views)):
         for view in these:
             crop = crop_square(gray, view.of(square), size)
             crops.append(crop[:, ::-1] if view.mirror else crop)
@@ -67,10 +68,9 @@ def view_batch(image: np.ndarray, squares: list[FaceSquare], views: list[tuple[V
     return (np.stack(crops) if crops else np.empty((0, size, size), np.uint8)), np.array(owners, np.int64)
 
 
-def classify_views(classifier, image: np.ndarray, squares: list[FaceSquare],
-                   views: list[tuple[View, ...]]) -> np.ndarray:
-    """Probabilities ``(n, 7)`` of each face in ``squares``: ``classifier``'s single pass on each of
-    its ``views``, averaged; one batch for all faces."""
+def classify_views(classifier, image, squares: list[FaceSquare], views: list[tuple[View, ...]]) -> np.ndarray:
+    """Probabilities ``(n, 7)`` of each face in ``squares`` (of ``image``, as :func:`view_batch`):
+    ``classifier``'s single pass on each of its ``views``, averaged; one batch for all faces."""
     batch, owners = view_batch(image, squares, views, classifier.input_size)
     scores = np.zeros((len(squares), NUM_EMOTIONS), np.float64)
     if len(batch):

@@ -18,12 +18,8 @@ class EmotionBackend(ABC):
         """Probabilities ``(n, 7)`` float32 in EMOTIONS order, each row summing to 1, for grey crops
         ``(n, input_size, input_size) uint8``; ``n`` may be 0."""
 
-    @property
-    def alternates_mirror(self) -> bool:
-        """True when ``predict`` averages the face and its mirror image and ``predict_single`` is
-        one pass: video then classifies a tracked face and its mirror image on alternate frames."""
-        return False
-
     def predict_single(self, faces: np.ndarray) -> np.ndarray:
-        """One pass per face (as ``predict`` unless the model is mirror-averaged)."""
+        """One pass per face (as ``predict`` unless the model averages each face and its mirror
+        image: then one of its two passes). The pipeline classifies faces this way, on the views of
+        fer_ros.core.views."""
         return self.predict(faces)

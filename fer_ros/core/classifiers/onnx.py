@@ -73,10 +73,6 @@ class EmotionClassifier(EmotionBackend):
         self._single = EmotionClassifier(path.parent / self.spec.single_pass, num_threads) \
             if self.spec.single_pass else None
 
-    @property
-    def alternates_mirror(self) -> bool:
-        return self._single is not None
-
     def predict_single(self, faces: np.ndarray) -> np.ndarray:
         return (self._single or self).predict(faces)
 
