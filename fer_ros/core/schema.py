@@ -204,6 +204,55 @@ PARAMETERS: tuple[ParamSpec, ...] = (
 )
 del P
 
+
+@dataclass(frozen=True)
+class Constant:
+    """A fixed value of the detect-then-track machinery: measured once, not a parameter (a change
+    needs the measurement again), but described like one, with the range in which it makes sense."""
+
+    name: str
+    value: float
+    range: tuple[float, float]  # inclusive
+    unit: str
+    description: str
+
+
+C = Constant
+CONSTANTS: tuple[Constant, ...] = (
+    # --- the tracking search (fer_ros.core.finder)
+    C("search_span", 1.6, (1.2, 3.0), "face sizes",
+      "Side of the square searched around a tracked face's predicted box. `python -m "
+      "fer_ros.bench.roi_search` (docs/benchmark.md): 1.6 found 0.995 of the faces again at 1.97 ms a "
+      "search, 2.0 0.997 at 2.52 ms, 1.4 0.994; smaller squares lose fast faces."),
+    C("arrived_search_span", 3.0, (1.6, 6.0), "face sizes",
+      "Side of the square searched around a face that a background detection found in an older frame "
+      "(it may have moved since): a face moving 60 px in the 10 frames the detection took is still inside."),
+    C("search_size_low", 0.83, (0.5, 1.0), "x the face's size",
+      "Smallest face searched for near a tracked face, relative to its side at its last whole-frame "
+      "detection (with search_size_high: 0.995 found again, against 0.997 for 0.75-1.33 at 1.3x the cost)."),
+    C("search_size_high", 1.2, (1.0, 2.0), "x the face's size",
+      "Largest face searched for near a tracked face, relative to its side at its last whole-frame detection."),
+    C("nms_iou", 0.5, (0.1, 0.9), "IoU",
+      "Two searches that find one face (two tracked faces close together): boxes overlapping more "
+      "than this are one face, the better one is kept."),
+    C("same_face_iou", 0.2, (0.0, 1.0), "IoU",
+      "A face a background detection found (a few frames ago) is a tracked face when their boxes "
+      "overlap more than this, or the centre of one lies inside the other."),
+    C("overdue_wait", 0.2, (0.0, 2.0), "seconds",
+      "Longest a frame waits for a background detection that has run for detection_interval (a core "
+      "kept busy by frames starves its low-priority thread; waiting gives it the core); each detection "
+      "is waited for once, so a hung detector costs one frame this much and no more."),
+    C("quick_side", 320, (160, 640), "pixels",
+      "Longest side of the frame in the quick whole-frame look on the frame thread after a scene cut or "
+      "when every tracked face is lost (the full detection runs in the background meanwhile): Haar "
+      "takes 35-45 ms at 320 against 80-110 at 640 and finds faces of about 40 source pixels and more."),
+    # --- the tracker (fer_ros.core.tracker)
+    C("velocity_baseline", 0.1, (0.0, 1.0), "seconds",
+      "Shortest time a track's velocity is measured over: over two frames a few milliseconds apart a "
+      "pixel of jitter would read as a fast move."),
+)
+del C
+
 BY_NAME: dict[str, ParamSpec] = {p.name: p for p in PARAMETERS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 DEFAULTS: dict[str, object] = {p.name: p.default for p in PARAMETERS}
@@ -215,6 +264,11 @@ def spec(name: str) -> ParamSpec:
         return BY_NAME[name]
     except KeyError:
         raise ConfigError(f"unknown parameter {name!r}; the parameters are: {', '.join(NAMES)}") from None
+
+
+def constant(name: str) -> float:
+    """The value of the tracking constant ``name`` (:data:`CONSTANTS`)."""
+    return next(c.value for c in CONSTANTS if c.name == name)
 
 
 def default(name: str):
@@ -241,6 +295,9 @@ def _self_check() -> None:
         assert p.type in TYPES and p.reconfigures in RECONFIGURES, p.name
         assert (p.range is None or p.type in (int, float)) and (p.choices is None or p.type is str), p.name
         p.check(p.default)  # every default is allowed
+    for c in CONSTANTS:
+        assert c.range[0] <= c.value <= c.range[1] and c.description, c.name
+    assert len({c.name for c in CONSTANTS}) == len(CONSTANTS)
 
 
 _self_check()
