@@ -395,23 +395,38 @@ def test_a_change_of_detection_settings_cancels_the_background_detection_and_not
     p.close()
 
 
+class SlowSquareDetector(SquareDetector):
+    """A whole 640x480 frame takes 40 ms, more than a frame at 30 Hz (as Haar's 60-110 ms)."""
+
+    def detect(self, bgr, min_face_size=32, max_face_size=0):
+        if bgr.shape[:2] == (480, 640):
+            time.sleep(0.04)
+        return super().detect(bgr, min_face_size, max_face_size)
+
+
+def cut_scene() -> np.ndarray:
+    new_scene = np.full((480, 640, 3), 120, np.uint8)
+    new_scene[100:180, 100:180] = 255  # where a face was: keeps its id
+    new_scene[300:420, 300:420] = 255  # a new large face
+    new_scene[300:336, 500:536] = 255  # a small one: 18 px in the quick look's half-scale frame, below WINDOW
+    return new_scene
+
+
 def test_a_scene_cut_costs_a_quick_look_and_the_full_detection_runs_beside_the_frames():
-    """With the background thread, a cut gets a quick look at the frame scaled to QUICK_SIDE (the
-    larger faces at once) and the full detection in the background (the smaller faces a few frames
-    later); tracked faces not seen in the new scene end, faces seen where one was keep its id."""
+    """With the background thread, a cut at 30 Hz gets a quick look at the frame scaled to
+    QUICK_SIDE (the larger faces at once) and the full detection in the background (the smaller
+    faces a few frames later); tracked faces not seen in the new scene end, faces seen where one
+    was keep its id."""
     p = pipeline(detection_thread=True, confirm_frames=1)
+    p.detector = p.finder.detector = SlowSquareDetector()
     held = hold_background_detection(p)
     held.go.set()  # background detections run freely ...
     run(p, [frame((100, 100, 80), (400, 100, 80))] * 3)
     ids = {t.track_id for t in p.tracker.tracks}
     assert len(ids) == 2
-    new_scene = np.full((480, 640, 3), 120, np.uint8)
-    new_scene[100:180, 100:180] = 255  # where a face was: keeps its id
-    new_scene[300:420, 300:420] = 255  # a new large face
-    new_scene[300:336, 500:536] = 255  # a small one: 18 px in the quick look's half-scale frame, below WINDOW
     held.go.clear()  # ... until the cut: hold the full detection of the new scene
     held.started.clear()
-    quick = p.process(new_scene, 100 + 3 / FPS)
+    quick = p.process(cut_scene(), 100 + 3 / FPS)
     assert quick.full_detection and p.finder.quick_looks == 1
     assert max(p.detector.calls[-1]) == QUICK_SIDE  # the frame thread looked at the frame scaled down
     assert held.started.wait(10)  # the full detection of the new scene runs beside it
@@ -421,9 +436,21 @@ def test_a_scene_cut_costs_a_quick_look_and_the_full_detection_runs_beside_the_f
     assert {t.track_id for t in p.tracker.tracks} == set(found.values())  # the other track ended
     held.go.set()
     wait_for_background_detection(p)
-    later = p.process(new_scene, 100 + 4 / FPS)
+    later = p.process(cut_scene(), 100 + 4 / FPS)
     xs = sorted(f.box.x for f in later.faces)  # within a pixel: the search's resize blurs the edges
     assert len(xs) == 3 and all(abs(x - e) <= 1 for x, e in zip(xs, [100, 300, 500])), xs  # the small face joins
+    p.close()
+
+
+def test_a_scene_cut_between_slow_frames_is_searched_whole_on_the_frame():
+    """Frames a second apart (a slide show, a bag of photos at 1 Hz) leave room for a whole-frame
+    detection on the frame: a cut then finds every face at once."""
+    p = pipeline(detection_thread=True, confirm_frames=1)
+    p.detector = p.finder.detector = SlowSquareDetector()
+    run(p, [frame((100, 100, 80), (400, 100, 80))] * 3, fps=1.0)
+    result = p.process(cut_scene(), 100 + 3.0)
+    assert p.finder.quick_looks == 0 and max(p.detector.calls[-1]) == 640
+    assert sorted(f.box.x for f in result.faces) == [100, 300, 500]
     p.close()
 
 

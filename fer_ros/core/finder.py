@@ -25,6 +25,7 @@ Works with any detector of fer_ros.core.detectors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -101,7 +102,9 @@ class FaceFinder:
     jobs), so none delays a frame: the scheduled ones while faces are tracked, the continuous search
     of an empty scene, and the one after a scene cut or after every tracked face was lost; these two
     also get a quick look on the frame itself (the frame scaled to ``QUICK_SIDE``, a third to a half
-    of the time), which finds the larger faces at once. The faces a background detection finds that
+    of the time), which finds the larger faces at once, unless the frames come slowly enough for a
+    whole-frame detection on the frame (at least twice what one takes here since the last frame:
+    a slide show, a bag of photos at 1 Hz), which then searches it whole. The faces a background detection finds that
     are not tracked yet join the frame in which it finishes, looked for where it saw them; one from
     before a cut, stamps jumping back or a change of detector or detection settings is dropped. A
     detection that ran ``detection_interval`` (frames kept the core busy, so its thread got little
@@ -115,6 +118,7 @@ class FaceFinder:
         self.background = BackgroundDetection(make_detector) if make_detector is not None else None
         self._settings: DetectionSettings | None = None
         self._scene = 0  # which scene (sequence of frames) the detections belong to
+        self._whole_seconds = 0.0  # what a whole-frame detection on the frame thread takes (running mean)
         self.configure(config or PipelineConfig())
         self.reset()
 
@@ -152,6 +156,7 @@ class FaceFinder:
         self._scene += 1
         self._due = False  # a full detection is wanted as soon as the background is free
         self._waited = False  # the frame thread waited for the background detection in flight
+        self._previous_stamp: float | None = None
         self.full_detections = self.quick_looks = self.searches = self.discarded = 0
 
     def close(self) -> None:
@@ -163,6 +168,9 @@ class FaceFinder:
     def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
         previous, self._thumbnail = self._thumbnail, thumbnail(bgr)
         cut = previous is not None and scene_change(previous, self._thumbnail) > self.config.scene_change_threshold
+        # frames come slowly enough for a whole-frame detection on the frame (twice its cost since the last)
+        room = self._previous_stamp is not None and stamp - self._previous_stamp >= 2 * self._whole_seconds
+        self._previous_stamp = stamp
         if self._last_full is None or stamp < self._last_full:  # the first frame, or the stamps jumped back
             return self._whole(bgr, stamp, cut, [])
         faults: list[Fault] = []
@@ -173,14 +181,16 @@ class FaceFinder:
         if not self.threaded:  # every full detection on the frame it is due: the same result frame by frame
             if cut or late or not tracked:
                 return self._whole(bgr, stamp, cut, faults)
-        elif cut:  # a new scene: a quick look now, the full detection in the background
-            return self._quick(bgr, stamp, True, faults)
+        elif cut:  # a new scene: searched whole if there is room, else a quick look and the rest beside
+            return self._whole(bgr, stamp, True, faults) if room else self._quick(bgr, stamp, True, faults)
         elif late or not tracked or self._due:
             self._start(bgr, stamp)
         self.searches += 1
         found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
         if tracked and not found and not arrived:  # every known face moved away or vanished: look everywhere
             if not self.threaded:
+                return self._whole(bgr, stamp, False, faults)
+            if room:
                 return self._whole(bgr, stamp, False, faults)
             if not self.background.busy:  # else the full detection is on its way
                 return self._quick(bgr, stamp, False, faults)
@@ -209,7 +219,10 @@ class FaceFinder:
         self._scene += 1
         self._last_full, self._due = stamp, False
         self.full_detections += 1
+        started = time.perf_counter()
         boxes = self.detect(bgr)
+        seconds = time.perf_counter() - started  # what it costs here: a running mean, the first counts once
+        self._whole_seconds = seconds if self._whole_seconds == 0 else 0.7 * self._whole_seconds + 0.3 * seconds
         return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes], faults=faults)
 
     def _quick(self, bgr: np.ndarray, stamp: float, cut: bool, faults: list[Fault]) -> Found:
