@@ -323,6 +323,30 @@ def test_an_overdue_background_detection_is_waited_for_once_and_not_for_long():
         p.close()
 
 
+def test_a_steady_scene_is_searched_whole_every_steady_detection_interval():
+    """Once a background detection found no face that was not tracked, and every tracked face is
+    found, full detections come every steady_detection_interval; a face joining is found by the next
+    one, and makes the scene unsteady (every detection_interval again), as does a face lost."""
+    p = pipeline(detection_thread=True, detection_interval=0.5, steady_detection_interval=1.5)
+    held = hold_background_detection(p)
+    held.go.set()
+    one = frame((100, 100, 80))
+    two = frame((100, 100, 80), (400, 250, 90))
+    started = []  # the frames on which a full detection started
+    for index in range(150):
+        count = p.finder.full_detections
+        image = one if index < 70 else two if index < 130 else frame((400, 250, 90))  # joins at 70, one leaves at 130
+        p.process(image, 100 + index / FPS)
+        if p.finder.full_detections > count:
+            started.append(index)
+        wait_for_background_detection(p)  # the detection ends before the next frame, whatever the load
+    # 0: the first frame; 15: the first scheduled one (not yet steady); then every 1.5 s: the face that
+    # joined at 70 is found by the one at 105 (unsteady: 0.5 s to the next, 120, steady again); the
+    # face lost at 130 ends steadiness at once: the next comes 0.5 s after 120, not 1.5 s
+    assert started == [0, 15, 60, 105, 120, 135], started
+    p.close()
+
+
 def test_a_hung_background_detection_costs_no_frame_and_is_reported():
     """A detector that hangs in the background thread: the first overdue frame waits OVERDUE_WAIT
     for it, no later one waits; every frame is answered with the tracked face, and says why faces
@@ -536,10 +560,12 @@ def test_six_tracked_faces_are_classified_half_at_a_time_each_at_least_every_oth
             assert all(not np.array_equal(reported[index][t].scores, reported[index - 2][t].scores) for t in ids)
 
 
-def test_one_face_is_classified_on_every_frame_and_classify_every_1_classifies_all():
+def test_one_face_is_classified_every_other_frame_and_classify_every_1_classifies_all():
     rows, reported = classify_run(1, 10, classify_every=2)
-    assert rows == [1] * 10
-    assert all(not np.array_equal(a[t].scores, b[t].scores) for a, b in zip(reported, reported[1:]) for t in a)
+    assert rows == [1, 0] * 5
+    for index in range(1, 10):  # a frame that did not classify it keeps its last probabilities
+        (track, now), (_, before) = *reported[index].items(), *reported[index - 1].items()
+        assert np.array_equal(now.scores, before.scores) == (index % 2 == 1), index
     rows, _ = classify_run(6, 10, classify_every=1)
     assert rows == [6] * 10
 
@@ -547,12 +573,18 @@ def test_one_face_is_classified_on_every_frame_and_classify_every_1_classifies_a
 def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
     p = pipeline(confirm_frames=1, classify_every=3)
     p.classifier = CountingClassifier()
-    rows = []
-    for index in range(25):  # the sixth face enters at frame 15, the next full detection (0.5 s)
+    rows, last = [], {}  # classifications per frame; per track the frames it was classified on
+    for index in range(30):  # the sixth face enters at frame 15, the next full detection (0.5 s)
         count = 6 if index >= 15 else 5
         before = sum(p.classifier.rows)
         p.process(frame(*[(x + 2 * index, y, 80) for x, y in SIX[:count]]), 100 + index / FPS)
         rows.append(sum(p.classifier.rows) - before)
-    assert rows[:15] == [5] + [2] * 14  # ceil(5 / 3) a frame
-    assert rows[15] == 1 + 2  # the new face, and the 2 classified longest ago
-    assert rows[16:] == [2] * 9  # ceil(6 / 3)
+        for track in p.tracker.tracks:
+            if track.classification.frame == p._frames:
+                last.setdefault(track.track_id, []).append(index)
+    assert rows[0] == 5 and sum(rows[3:15]) == 5 * 12 // 3  # each of 5 faces every 3 frames ...
+    assert max(rows[1:15]) - min(rows[1:15]) <= 1  # ... spread evenly: 1 or 2 a frame
+    new = [t for t, frames in last.items() if frames[0] == 15]
+    assert len(new) == 1  # the new face on the frame it is first seen
+    assert all(b - a <= 3 for frames in last.values() for a, b in zip(frames, frames[1:]))  # none waits longer
+    assert sum(rows[18:30]) == 6 * 12 // 3

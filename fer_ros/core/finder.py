@@ -4,7 +4,9 @@ A full-frame detection is the expensive step (Haar over a 640x480 frame costs te
 Faces move little from one frame to the next, so :class:`FaceFinder` runs it only
 
 - on the first frame, and after the stamps jumped back (a bag replayed in a loop),
-- every ``detection_interval`` seconds while faces are tracked (to find faces that entered),
+- every ``detection_interval`` seconds while faces are tracked (to find faces that entered), every
+  ``steady_detection_interval`` while the scene is steady (the last one found no new face and every
+  tracked face is found),
 - while no face is tracked (an empty room is searched continuously),
 - when the scene changed: the median grey-level difference of a 32x24 thumbnail from the previous
   frame's is above ``scene_change_threshold``, i.e. most of the picture changed at once (a new
@@ -157,6 +159,8 @@ class FaceFinder:
         self._due = False  # a full detection is wanted as soon as the background is free
         self._waited = False  # the frame thread waited for the background detection in flight
         self._previous_stamp: float | None = None
+        self._steady = False  # the last full detection found no new face and every tracked face is found
+        self._collected = False  # a background detection's boxes were taken this frame
         self.full_detections = self.quick_looks = self.searches = self.discarded = 0
 
     def close(self) -> None:
@@ -183,10 +187,12 @@ class FaceFinder:
                 return self._whole(bgr, stamp, cut, faults)
         elif cut:  # a new scene: searched whole if there is room, else a quick look and the rest beside
             return self._whole(bgr, stamp, True, faults) if room else self._quick(bgr, stamp, True, faults)
-        elif late or not tracked or self._due:
+        elif stamp - self._last_full >= self._interval() or not tracked or self._due:
             self._start(bgr, stamp)
         self.searches += 1
         found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
+        collected, self._collected = self._collected, False
+        steady = len(found) == len(tracked)  # every tracked face found; and below: no new face arrived
         if tracked and not found and not arrived:  # every known face moved away or vanished: look everywhere
             if not self.threaded:
                 return self._whole(bgr, stamp, False, faults)
@@ -210,14 +216,22 @@ class FaceFinder:
             else:
                 boxes.append(box)
                 sizes.append(side)
+                steady = False
+        if not steady or collected:  # a face lost or joining: unsteady at once; steady once a detection says so
+            self._steady = steady
         max_faces = self.config.max_faces
         return Found(boxes[:max_faces], full=False, sizes=sizes[:max_faces], faults=faults)
+
+    def _interval(self) -> float:
+        """Seconds between scheduled full detections: ``steady_detection_interval`` in a steady scene."""
+        interval = self.config.detection_interval
+        return max(interval, self.config.steady_detection_interval) if self._steady else interval
 
     def _whole(self, bgr: np.ndarray, stamp: float, cut: bool, faults: list[Fault]) -> Found:
         """A full detection on the frame thread (a background detection of an older frame, still in
         flight, is superseded: its boxes are dropped when it ends)."""
         self._scene += 1
-        self._last_full, self._due = stamp, False
+        self._last_full, self._due, self._steady = stamp, False, False
         self.full_detections += 1
         started = time.perf_counter()
         boxes = self.detect(bgr)
@@ -230,7 +244,7 @@ class FaceFinder:
         in the background (or as soon as the one in flight ends)."""
         if cut:
             self._scene += 1  # what a background detection finds in the old scene no longer applies
-        self._due = True
+        self._due, self._steady = True, False
         self._start(bgr, stamp)
         self.quick_looks += 1
         boxes = detect_whole(self.detector, bgr, self._settings, QUICK_SIDE)
@@ -246,6 +260,7 @@ class FaceFinder:
         """The boxes of a background detection that has ended (once), else nothing. One that has run
         ``detection_interval`` is waited for, once, at most OVERDUE_WAIT. Its error, or its running
         on after that, goes to ``faults``."""
+        self._collected = False
         background = self.background
         if background is None or not background.busy:
             return []
@@ -267,6 +282,7 @@ class FaceFinder:
         if outcome.cancelled or outcome.tag != self._scene:
             self.discarded += 1
             return []
+        self._collected = outcome.error is None
         return outcome.boxes
 
     def detect(self, bgr: np.ndarray) -> list[Box]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -91,6 +90,7 @@ class EmotionPipeline:
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
             self._frames = 0
+            self._credit = 0.0  # classifications owed to the tracked faces (_choose)
         else:
             if change.detector is not None:  # the new detector searches the whole frame next
                 self.finder.use_detector(self.detector, self._make_detector)
@@ -164,10 +164,10 @@ class EmotionPipeline:
     def _choose(self, tracks: list[Track]) -> set[int]:
         """Which of this frame's faces (indices into ``tracks``) to classify: of the confirmed ones
         (seen in ``confirm_frames`` frames: a face is classified once it is to be reported), every
-        face without probabilities yet, and ceil(others / classify_every) of the others, those
-        classified longest ago (more where some were last classified ``classify_every`` or more
-        frames ago). With the faces' number steady, each is classified every ``classify_every``
-        frames at most."""
+        face without probabilities yet, and of the others those last classified ``classify_every``
+        frames ago or more and, spread evenly over the frames, others / classify_every a frame on
+        average, those classified longest ago. So each face is classified every ``classify_every``
+        frames, a single one too (six faces at 2: three a frame; one: every other frame)."""
         self._frames += 1
         every = self.config.classify_every
         last = [track.classification for track in tracks]
@@ -175,7 +175,10 @@ class EmotionPipeline:
         fresh = {k for k in confirmed if last[k].scores is None}
         others = sorted((k for k in confirmed if k not in fresh), key=lambda k: last[k].frame)
         overdue = sum(self._frames - last[k].frame >= every for k in others)
-        return fresh | set(others[:max(math.ceil(len(others) / every), overdue)])
+        self._credit += len(others) / every  # classifications owed, carried over as fractions
+        take = max(int(self._credit + 1e-9), overdue)
+        self._credit = max(0.0, self._credit - take)
+        return fresh | set(others[:take])
 
     def _classify(self, crops: np.ndarray, tracks: list[Track], chosen: set[int]) -> np.ndarray:
         """This frame's probabilities of each crop: the classifier's for the ``chosen`` ones, the

@@ -115,14 +115,21 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "others in view is found (one entering an empty view is found at once); in between, each tracked "
       "face is re-detected near its last box (0: full detection on every frame).", TRACKING,
       range=(0.0, 10.0)),
+    P("steady_detection_interval", float, 3.0,
+      "Seconds between full-frame detections while the scene is steady: the last one found no face that "
+      "was not tracked already, and every tracked face is found (with detection_thread; never less than "
+      "detection_interval, 0: always detection_interval). A face joining a steady scene is found within "
+      "this many seconds; a new face, a face lost or a scene cut makes the scene unsteady at once.",
+      TRACKING, range=(0.0, 60.0)),
     P("detection_thread", bool, True,
       "Run the scheduled full-frame detections (and those of an empty scene) in a background thread, so "
       "they never delay a frame; false: on the frame they are due (reproducible frame by frame).",
       TRACKING),
     P("scene_change_threshold", float, 20.0,
-      "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that triggers a "
-      "full detection at once and starts tracking afresh (a new scene, the camera turned: most of the "
-      "picture changed at once); 0: every frame.",
+      "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that makes it a new "
+      "scene (a cut, the camera turned: most of the picture changed at once): it is searched whole at "
+      "once (at 30 Hz a quick look at 320 pixels on the frame, the full detection in the background), a "
+      "face found where a tracked one was keeps its id, every other track ends; 0: every frame.",
       TRACKING, range=(0.0, 255.0)),
     P("confirm_frames", int, 2,
       "A new face is published once it has been detected in this many frames, so a false face seen in "
@@ -132,10 +139,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("max_faces", int, 10,
       "Most faces classified per frame (best score or largest first).", TRACKING, range=(1, 100)),
     P("classify_every", int, 2,
-      "Each tracked face is classified at least every this many frames: a frame classifies the new "
-      "faces and ceil(tracked / classify_every) of the others, those classified longest ago; a face "
-      "not classified in a frame keeps its last probabilities and smoothed emotion (1: every face on "
-      "every frame; a single face is classified on every frame either way).", TRACKING, range=(1, 30)),
+      "Each tracked face is classified every this many frames, a single face too: a frame classifies "
+      "the faces just confirmed and, spread evenly, tracked / classify_every of the others, those "
+      "classified longest ago; a face not classified in a frame keeps its last probabilities and "
+      "smoothed emotion (1: every face on every frame).", TRACKING, range=(1, 30)),
     P("face_margin", float, 0.0,
       "Margin added around each face's crop, as a fraction of its side. The crop is the square of the "
       "face that the models learned from (FER2013's framing), mapped from each detector's box by a "
