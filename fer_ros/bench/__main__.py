@@ -28,11 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from fer_models import shared_data
 from fer_ros.bench.frames import CutSequence, SyntheticSequence
 from fer_ros.bench.stats import Target, cores, is_busy, last_core, machine_line, ratio, summarize
 from fer_ros.bench.worker import LABELS, SYSTEMS, one_thread_environment
 from fer_ros.node.dds import use_large_frame_transport
-from fer_models import shared_data
 
 DEFAULT_SCENES = str(shared_data.SCENES)
 DEFAULT_YUNET = str(shared_data.YUNET)

@@ -122,8 +122,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "this many seconds; a new face, a face lost or a scene cut makes the scene unsteady at once.",
       TRACKING, range=(0.0, 60.0)),
     P("detection_thread", bool, True,
-      "Run the scheduled full-frame detections (and those of an empty scene) in a background thread, so "
-      "they never delay a frame; false: on the frame they are due (reproducible frame by frame).",
+      "Run the full-frame detections after the first frame (the scheduled ones, an empty scene's, a "
+      "scene cut's) in a background thread, so they never delay a frame (a cut gets a quick look on the "
+      "frame); false: each on the frame it is due (reproducible frame by frame).",
       TRACKING),
     P("scene_change_threshold", float, 20.0,
       "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that makes it a new "
