@@ -7,7 +7,7 @@ Faces move little from one frame to the next, so :class:`FaceFinder` runs it onl
 - every ``detection_interval`` seconds while faces are tracked (to find faces that entered), every
   ``steady_detection_interval`` while the scene is steady (the last one found no new face and every
   tracked face is found),
-- while no face is tracked (an empty room is searched continuously),
+- every ``empty_detection_interval`` seconds while no face is tracked (an empty room),
 - when the scene changed: the median grey-level difference of a 32x24 thumbnail from the previous
   frame's is above ``scene_change_threshold``, i.e. most of the picture changed at once (a new
   photo, a cut in a video, the camera turned; faces moving in front of a still background change
@@ -86,6 +86,9 @@ class Found:
     # per box: the face side a whole-frame detection measured (the size its track is searched at
     # from now on), 0 where only the search near its last box found it
     sizes: list[int] = field(default_factory=list)
+    # per box: in how many frames the face was seen, counting this one: 2 for a face that a background
+    # detection found in an older frame and the search found again here (confirm_frames counts both)
+    sightings: list[int] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)  # what went wrong beside this frame
 
 
@@ -98,11 +101,11 @@ class FaceFinder:
     Settings come from ``config`` (the schema's parameters of the same names).
 
     With ``detection_thread`` (and ``make_detector``, which builds the background thread's own
-    detector), every full detection but those of the first frame and of an empty scene not searched
-    for ``detection_interval`` (a gap in the frames) runs beside the frames
+    detector), every full detection but those of the first frame and of an empty scene after a pause
+    of ``detection_interval`` in the frames runs beside the frames
     (fer_ros.core.whole_frame.BackgroundDetection: one owner for the thread, its detector and its
-    jobs), so none delays a frame: the scheduled ones while faces are tracked, the continuous search
-    of an empty scene, and the one after a scene cut or after every tracked face was lost; these two
+    jobs), so none delays a frame: the scheduled ones while faces are tracked, those of an empty
+    scene, and the one after a scene cut or after every tracked face was lost; these two
     also get a quick look on the frame itself (the frame scaled to ``QUICK_SIDE``, a third to a half
     of the time), which finds the larger faces at once, unless the frames come slowly enough for a
     whole-frame detection on the frame (at least twice what one takes here since the last frame:
@@ -172,22 +175,23 @@ class FaceFinder:
     def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
         previous, self._thumbnail = self._thumbnail, thumbnail(bgr)
         cut = previous is not None and scene_change(previous, self._thumbnail) > self.config.scene_change_threshold
-        # frames come slowly enough for a whole-frame detection on the frame (twice its cost since the last)
-        room = self._previous_stamp is not None and stamp - self._previous_stamp >= 2 * self._whole_seconds
+        since = None if self._previous_stamp is None else stamp - self._previous_stamp  # the last frame
         self._previous_stamp = stamp
+        # frames come slowly enough for a whole-frame detection on the frame (twice its cost since the last)
+        room = since is not None and since >= 2 * self._whole_seconds
         if self._last_full is None or stamp < self._last_full:  # the first frame, or the stamps jumped back
             return self._whole(bgr, stamp, cut, [])
         faults: list[Fault] = []
         arrived = self._arrived(stamp, faults)
-        late = stamp - self._last_full >= self.config.detection_interval
-        if late and not tracked:  # nothing tracked, nothing searched for a while (a gap in the frames)
+        since_full = stamp - self._last_full
+        if not tracked and since >= self.config.detection_interval:  # nothing tracked after a pause in the frames
             return self._whole(bgr, stamp, cut, faults)
         if not self.threaded:  # every full detection on the frame it is due: the same result frame by frame
-            if cut or late or not tracked:
+            if cut or since_full >= self.config.detection_interval or not tracked:
                 return self._whole(bgr, stamp, cut, faults)
         elif cut:  # a new scene: searched whole if there is room, else a quick look and the rest beside
             return self._whole(bgr, stamp, True, faults) if room else self._quick(bgr, stamp, True, faults)
-        elif stamp - self._last_full >= self._interval() or not tracked or self._due:
+        elif since_full >= (self._interval() if tracked else self.config.empty_detection_interval) or self._due:
             self._start(bgr, stamp)
         self.searches += 1
         found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
@@ -201,7 +205,7 @@ class FaceFinder:
             if not self.background.busy:  # else the full detection is on its way
                 return self._quick(bgr, stamp, False, faults)
         boxes = suppress(found)
-        sizes = [0] * len(boxes)
+        sizes, sightings = [0] * len(boxes), [1] * len(boxes)
         for box in arrived:  # a face the background detection found: new, or missed by the search
             side = max(box.width, box.height)
             same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
@@ -216,11 +220,13 @@ class FaceFinder:
             else:
                 boxes.append(box)
                 sizes.append(side)
+                sightings.append(2)  # in the detection's frame and in this one
                 steady = False
         if not steady or collected:  # a face lost or joining: unsteady at once; steady once a detection says so
             self._steady = steady
         max_faces = self.config.max_faces
-        return Found(boxes[:max_faces], full=False, sizes=sizes[:max_faces], faults=faults)
+        return Found(boxes[:max_faces], full=False, sizes=sizes[:max_faces], sightings=sightings[:max_faces],
+                     faults=faults)
 
     def _interval(self) -> float:
         """Seconds between scheduled full detections: ``steady_detection_interval`` in a steady scene."""
@@ -245,14 +251,15 @@ class FaceFinder:
         if cut:
             self._scene += 1  # what a background detection finds in the old scene no longer applies
         self._due, self._steady = True, False
-        self._start(bgr, stamp)
+        self._start(bgr, stamp, supersede=cut)  # a detection of the old scene no longer matters
         self.quick_looks += 1
         boxes = detect_whole(self.detector, bgr, self._settings, QUICK_SIDE)
         return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes], faults=faults)
 
-    def _start(self, bgr: np.ndarray, stamp: float) -> None:
-        """Start a full detection of ``bgr`` in the background unless one is in flight."""
-        if self.background.start(bgr, stamp, self._settings, self._scene):
+    def _start(self, bgr: np.ndarray, stamp: float, supersede: bool = False) -> None:
+        """Start a full detection of ``bgr`` in the background unless one is in flight (``supersede``:
+        it then runs as soon as the one in flight ends)."""
+        if self.background.start(bgr, stamp, self._settings, self._scene, supersede):
             self._last_full, self._due, self._waited = stamp, False, False
             self.full_detections += 1
 

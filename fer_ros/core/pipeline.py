@@ -114,7 +114,7 @@ class EmotionPipeline:
         found = self.finder.find(bgr, stamp, [(t.predicted(stamp), t.size) for t in self.tracker.live(stamp)])
         boxes = found.boxes
         detected = time.perf_counter()
-        tracks = self.tracker.update(boxes, stamp, found.sizes, found.scene_cut)
+        tracks = self.tracker.update(boxes, stamp, found.sizes, found.scene_cut, found.sightings)
         squares = self._track_squares(boxes, tracks, found.full)
         crops = crop_squares(bgr, squares, self.classifier.input_size)
         chosen = self._choose(tracks)

@@ -121,6 +121,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "detection_interval, 0: always detection_interval). A face joining a steady scene is found within "
       "this many seconds; a new face, a face lost or a scene cut makes the scene unsteady at once.",
       TRACKING, range=(0.0, 60.0)),
+    P("empty_detection_interval", float, 0.5,
+      "Seconds between full-frame detections while no face is tracked (an empty view), with "
+      "detection_thread: a face entering an empty view is found within about this plus one detection; "
+      "0: one after the other (Haar keeps most of a core busy then).", TRACKING, range=(0.0, 10.0)),
     P("detection_thread", bool, True,
       "Run the full-frame detections after the first frame (the scheduled ones, an empty scene's, a "
       "scene cut's) in a background thread, so they never delay a frame (a cut gets a quick look on the "

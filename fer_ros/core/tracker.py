@@ -111,12 +111,14 @@ class IouTracker:
         return 0 if track is None else track.hits
 
     def update(self, boxes: list[Box], stamp: float, sizes: list[int] | None = None,
-               scene_cut: bool = False) -> list[Track]:
+               scene_cut: bool = False, sightings: list[int] | None = None) -> list[Track]:
         """Return the track of each box, in the order of ``boxes`` (a new one where a box matches
         none). ``sizes``: per box the face side a whole-frame detection measured, which becomes its
         track's ``size``, or 0 to keep the track's (default: each box's own side). ``scene_cut``: the
-        picture changed as a whole, the tracks no box matched end now."""
+        picture changed as a whole, the tracks no box matched end now. ``sightings``: per box the
+        frames it was seen in so far, the ``hits`` a new track starts with (default 1)."""
         sizes = [max(b.width, b.height) for b in boxes] if sizes is None else sizes
+        sightings = sightings or [1] * len(boxes)
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.reset()
         self._last_stamp = stamp
@@ -139,7 +141,8 @@ class IouTracker:
             self.tracks = [track for t, track in enumerate(self.tracks) if t in used]
         for b, box in enumerate(boxes):
             if matched[b] is None:
-                matched[b] = Track(f"face_{self._next_id}", box, stamp, size=sizes[b] or max(box.width, box.height))
+                matched[b] = Track(f"face_{self._next_id}", box, stamp, hits=sightings[b],
+                                   size=sizes[b] or max(box.width, box.height))
                 self._next_id += 1
                 self.tracks.append(matched[b])
         if len(self.tracks) > self.max_tracks:  # keep the most recently seen

@@ -86,7 +86,7 @@ class _Job:
     stamp: float
     settings: DetectionSettings
     tag: object
-    started: float = field(default_factory=time.monotonic)
+    started: float = 0.0  # monotonic, when the thread picked it up (0: not yet)
     done: threading.Event = field(default_factory=threading.Event)
     cancelled: bool = False
     boxes: list[Box] = field(default_factory=list)
@@ -98,7 +98,8 @@ class BackgroundDetection:
     """Whole-frame detections in a background thread, one at a time, with a detector that the
     thread builds with ``make_detector`` (detectors keep per-call state, so it never shares the
     frame thread's). Used from one thread (the frame thread): ``start``, ``collect``, ``cancel``,
-    ``use_detector``, ``close``."""
+    ``use_detector``, ``close``. A job started with ``supersede`` while one is in flight cancels that
+    one and runs as soon as it ends; outcomes are collected in the order the jobs were started."""
 
     def __init__(self, make_detector: Callable[[], FaceDetector]):
         _OWNERS.add(self)
@@ -109,6 +110,7 @@ class BackgroundDetection:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._job: _Job | None = None  # started and not yet collected (frame thread only)
+        self._next: _Job | None = None  # started to supersede ``_job``: collected after it
 
     # --- the frame thread's side ---------------------------------------------------------------
     @property
@@ -117,13 +119,16 @@ class BackgroundDetection:
         return self._job is not None
 
     def running_for(self) -> float:
-        """Seconds since the job in flight started (0 when there is none)."""
-        return time.monotonic() - self._job.started if self._job is not None else 0.0
+        """Seconds since the job in flight started running (0 when there is none)."""
+        job = self._job
+        return time.monotonic() - job.started if job is not None and job.started else 0.0
 
-    def start(self, bgr: np.ndarray, stamp: float, settings: DetectionSettings, tag: object = None) -> bool:
+    def start(self, bgr: np.ndarray, stamp: float, settings: DetectionSettings, tag: object = None,
+              supersede: bool = False) -> bool:
         """Search a copy of ``bgr`` in the background; False (nothing started) while the last job's
-        outcome is not collected."""
-        if self._job is not None:
+        outcome is not collected, unless ``supersede``: then that job is cancelled and this one runs
+        as soon as it ends (replacing one that was waiting to, which never ran)."""
+        if self._job is not None and not supersede:
             return False
         job = _Job(bgr.copy(), stamp, settings, tag)
         with self._condition:
@@ -133,32 +138,38 @@ class BackgroundDetection:
                 self._thread.start()
             self._queued = job
             self._condition.notify_all()
-        self._job = job
+        if self._job is None:
+            self._job = job
+        else:
+            self._job.cancelled = True
+            self._next = job
         return True
 
     def finished(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the job in flight to end, without collecting it; True
-        when it has ended (or there is none)."""
-        return self._job is None or self._job.done.wait(timeout)
+        """Wait up to ``timeout`` seconds for the jobs in flight to end, without collecting them;
+        True when they have ended (or there is none)."""
+        deadline = time.monotonic() + timeout
+        return all(job.done.wait(max(0.0, deadline - time.monotonic())) for job in (self._job, self._next) if job)
 
     def collect(self, wait: float = 0.0) -> Outcome | None:
-        """The outcome of the job in flight once it has ended (exactly once: the next call returns
-        None until another job ran), waiting up to ``wait`` seconds for it; None while it runs."""
+        """The outcome of the oldest job in flight once it has ended (exactly once), waiting up to
+        ``wait`` seconds for it; None while it runs."""
         job = self._job
         if job is None or not job.done.wait(wait):
             return None
-        self._job = None
+        self._job, self._next = self._next, None
         return Outcome(job.stamp, job.tag, [] if job.cancelled else job.boxes, job.error, job.cancelled,
                        job.seconds)
 
     def cancel(self) -> None:
-        """The job in flight no longer applies (its settings or detector changed): its boxes are
-        dropped when it ends; its outcome (and an error) is still collected."""
-        if self._job is not None:
-            self._job.cancelled = True
+        """The jobs in flight no longer apply (their settings or detector changed): their boxes are
+        dropped when they end; their outcomes (and an error) are still collected."""
+        for job in (self._job, self._next):
+            if job is not None:
+                job.cancelled = True
 
     def use_detector(self, make_detector: Callable[[], FaceDetector]) -> None:
-        """Build the next job's detector with ``make_detector`` (in the thread); cancels the job in flight."""
+        """Build the next job's detector with ``make_detector`` (in the thread); cancels the jobs in flight."""
         self.cancel()
         with self._condition:
             self._make = make_detector
@@ -167,7 +178,7 @@ class BackgroundDetection:
         """Stop the thread without waiting for it: a job still running is cancelled and ends on its
         own (its outcome is not collected). ``start`` later starts a new thread when needed."""
         self.cancel()
-        self._job = None
+        self._job = self._next = None
         with self._condition:
             self._closed = True
             self._queued = None
@@ -186,7 +197,7 @@ class BackgroundDetection:
                 job, self._queued = self._queued, None
                 make = self._make
                 self._running = job
-            started = time.monotonic()
+            started = job.started = time.monotonic()
             try:
                 if detector is None or built_by is not make:
                     detector, built_by = None, make
