@@ -33,7 +33,7 @@ test: build
 # Export a training run as a shipped model (NAME=default or fast: fer_ros/models/fer_$(NAME).onnx),
 # evaluate it on PublicTest and write its card. EXPORT_ARGS passes e.g. --flip-average to the export;
 # CARD_ARGS passes --hardware/--note/--card/--role to fer_models.model_card.
-RUN ?= runs/fernet_w24
+RUN ?= runs/fernet_w32
 NAME ?= default
 FER_CSV ?= ../shared/data/fer2013/fer2013.csv.gz
 MODELS := fer_ros/models

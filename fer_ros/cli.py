@@ -124,6 +124,18 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def boolean(text: str) -> bool:
+    """A flag's true or false, as ROS writes them (``true``, ``false``) or as shells do (``1``, ``no``):
+    argparse's ``type=bool`` would read ``false`` as true, being a non-empty string."""
+    try:
+        return BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}") from None
+
+
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per pipeline parameter of the schema, with its type, choices and description."""
     group = parser.add_argument_group("pipeline parameters (as the node's; default: the node's default)")
@@ -131,9 +143,10 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
         if not p.pipeline:
             continue
         allowed = f", range {p.allowed()}" if p.range else ""
-        shown = f'"{p.default}"' if p.type is str else p.default
-        group.add_argument(flag(p.name), dest=p.name, type=p.type, choices=p.choices, default=None,
-                           metavar=None if p.choices else p.type.__name__.upper(),
+        shown = f'"{p.default}"' if p.type is str else str(p.default).lower() if p.type is bool else p.default
+        group.add_argument(flag(p.name), dest=p.name, type=boolean if p.type is bool else p.type, choices=p.choices,
+                           default=None, metavar=None if p.choices else "true|false" if p.type is bool
+                           else p.type.__name__.upper(),
                            help=f"{p.description} Default {shown}{allowed}.".replace("%", "%%"))
 
 

@@ -24,12 +24,12 @@ TEST_DEFAULTS = {"confirm_frames": 1}
 
 class NodeProcess(harness.NodeProcess):
     """``fer_node`` (or ``executable``, e.g. ``fer_lifecycle_node``) started with ``-p`` parameters
-    (over TEST_DEFAULTS) and remaps; its log is collected in ``output``. ``wait_ready`` waits for the
-    line ``ready``."""
+    (over TEST_DEFAULTS) and remaps (and ``env`` in place of this process's environment); its log is
+    collected in ``output``. ``wait_ready`` waits for the line ``ready``."""
 
     def __init__(self, params: dict | None = None, remaps: dict | None = None, namespace: str = "",
-                 executable: str = "fer_node", ready: str = "ready:"):
-        super().__init__({**TEST_DEFAULTS, **(params or {})}, remaps, namespace, executable, ready=ready)
+                 executable: str = "fer_node", ready: str = "ready:", env: dict | None = None):
+        super().__init__({**TEST_DEFAULTS, **(params or {})}, remaps, namespace, executable, ready=ready, env=env)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         if not super().wait_ready(timeout):

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_ros.bench.frames import SyntheticSequence, digest, grid, scene_photos
+from fer_ros.bench.frames import CUT_SCENE_FACES, CUT_SCENE_FRAMES, CutSequence, SyntheticSequence, digest, grid, \
+    scene_photos
 from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
 from fer_ros.bench.worker import one_thread_environment
 from fer_ros.core.image import FRAME_SIZE
@@ -45,6 +46,22 @@ def test_faces_do_not_overlap(tiles):
         for i, (x0, y0) in enumerate(corners):
             for x1, y1 in corners[i + 1:]:
                 assert abs(x0 - x1) >= side or abs(y0 - y1) >= side
+
+
+def test_the_sequence_with_cuts_changes_scene_every_1_to_2_s_and_is_deterministic(tiles):
+    from fer_ros.core.finder import scene_change, thumbnail
+    from fer_ros.core.schema import default
+
+    sequence = CutSequence(400, tiles=tiles)
+    cuts = sequence.cuts
+    assert cuts and all(CUT_SCENE_FRAMES[0] <= b - a <= CUT_SCENE_FRAMES[1] for a, b in zip([0] + cuts, cuts))
+    assert {sequence.faces_in(i) for i in range(400)} <= set(range(CUT_SCENE_FACES[0], CUT_SCENE_FACES[1] + 1))
+    assert len({sequence.faces_in(i) for i in range(400)}) > 1
+    assert digest(sequence).hexdigest() == digest(CutSequence(400, tiles=tiles)).hexdigest()
+    changes = [scene_change(thumbnail(sequence.frame(i - 1)), thumbnail(sequence.frame(i))) for i in range(1, 400)]
+    threshold = default("scene_change_threshold")
+    assert [i + 1 for i, change in enumerate(changes) if change > threshold] == cuts  # the node sees each cut
+    assert CutSequence(10**6, tiles=tiles).frame(10**6 - 1).shape == (480, 640, 3)  # scenes made on demand
 
 
 def test_grid_and_empty_sequence():

@@ -34,6 +34,17 @@ def test_flags_are_exactly_the_pipeline_parameters(capsys):
         assert (cli.flag(p.name) in text) == p.pipeline, p.name
 
 
+@pytest.mark.parametrize("text, value", [("false", False), ("False", False), ("0", False), ("no", False),
+                                         ("true", True), ("1", True), ("yes", True)])
+def test_every_boolean_flag_reads_true_and_false(text, value):
+    """argparse's type=bool read '--detection-thread false' as true (a non-empty string)."""
+    booleans = [p.name for p in schema.PARAMETERS if p.pipeline and p.type is bool]
+    assert booleans  # detection_thread, align_faces, ...
+    for name in booleans:
+        config = cli.pipeline_config(cli.parse_args(["x.jpg", cli.flag(name), text]), photo=False)
+        assert getattr(config, name) is value, (name, text)
+
+
 def test_a_photo_always_confirms_at_once():
     args = cli.parse_args(["x.jpg", "--confirm-frames", "5"])
     assert cli.pipeline_config(args, photo=True).confirm_frames == 1
@@ -47,6 +58,7 @@ def test_a_photo_always_confirms_at_once():
     (["--detection-max-side", "32"], "detection_max_side must be 0 (off) or lie in [64, 8192]"),
     (["--detector", "mtcnn"], "invalid choice: 'mtcnn'"),
     (["--hysteresis", "x"], "argument --hysteresis: invalid float value"),
+    (["--detection-thread", "maybe"], "argument --detection-thread: expected true or false, got 'maybe'"),
 ])
 def test_bad_values_exit_2_naming_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as exited:

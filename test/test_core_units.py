@@ -11,16 +11,49 @@ from fer_ros.core.tracker import IouTracker
 from fer_ros.core.types import Box, FaceEmotion
 
 
+def ids(tracks) -> list[str]:
+    return [track.track_id for track in tracks]
+
+
 def test_tracker_keeps_ids_of_moving_faces_and_expires_them():
     tracker = IouTracker(iou_threshold=0.3, max_age=0.5)
     a, b = Box(0, 0, 50, 50), Box(200, 0, 50, 50)
-    first = tracker.update([a, b], 0.0)
+    first = ids(tracker.update([a, b], 0.0))
     assert len(set(first)) == 2
-    moved = tracker.update([Box(205, 3, 50, 50), Box(4, 2, 50, 50)], 0.1)  # order swapped, both moved
+    moved = ids(tracker.update([Box(205, 3, 50, 50), Box(4, 2, 50, 50)], 0.1))  # order swapped, both moved
     assert moved == [first[1], first[0]]
     assert tracker.update([], 0.3) == []  # short miss
-    assert tracker.update([Box(6, 4, 50, 50)], 0.4) == [first[0]]
-    assert tracker.update([Box(6, 4, 50, 50)], 2.0) != [first[0]]  # expired: a new id
+    assert ids(tracker.update([Box(6, 4, 50, 50)], 0.4)) == [first[0]]
+    assert ids(tracker.update([Box(6, 4, 50, 50)], 2.0)) != [first[0]]  # expired: a new id
+
+
+def test_a_face_state_lives_and_expires_with_its_track():
+    """Smoothing and the classifier's schedule are kept on the track: a face seen again keeps them,
+    an expired one, one not seen in a new scene, and every face after the stamps jump back start afresh."""
+    from fer_ros.core.smoothing import EmotionSmoother
+
+    smoother = EmotionSmoother()
+    tracker = IouTracker(max_age=0.5)
+
+    def seen(boxes, stamp, scene_cut=False):
+        tracks = tracker.update(boxes, stamp, scene_cut=scene_cut)
+        for track in tracks:
+            track.smoothing = smoother.update(track.smoothing, np.full(7, 1 / 7), stamp)
+            track.classification.passes += 1
+        return tracks
+
+    a, b = Box(0, 0, 50, 50), Box(200, 0, 50, 50)
+    first = seen([a, b], 0.0)
+    again = seen([a, b], 0.1)
+    assert again == first and all(t.classification.passes == 2 and t.smoothing.stamp == 0.1 for t in again)
+    assert seen([a], 1.0)[0] is not first[0]  # unseen for 0.9 s > max_age: a new face, its state new
+    assert len(tracker.tracks) == 1 and tracker.tracks[0].classification.passes == 1
+    cut = tracker.update([a, Box(400, 0, 50, 50)], 1.1, scene_cut=True)  # a new scene: b's state is gone too
+    assert cut[0] is tracker.tracks[0] and len(tracker.tracks) == 2
+    later = tracker.update([Box(200, 0, 50, 50)], 1.2, scene_cut=True)
+    assert len(tracker.tracks) == 1 and later[0].smoothing is None  # not the old b: the cut ended it
+    back = tracker.update([a], 0.5)  # stamps jumped back: every face anew
+    assert back[0].smoothing is None and back[0].classification.passes == 0 and len(tracker.tracks) == 1
 
 
 def test_tracker_follows_a_fast_face_by_its_velocity():
@@ -31,9 +64,9 @@ def test_tracker_follows_a_fast_face_by_its_velocity():
     boxes = [Box(x, 100, 50, 50) for x in xs]
     assert boxes[3].iou(boxes[2]) < 0.3
     tracker = IouTracker(iou_threshold=0.3, max_age=1.0)
-    first = tracker.update([boxes[0]], 0.0)
+    first = ids(tracker.update([boxes[0]], 0.0))
     for i in range(1, len(xs)):
-        assert tracker.update([boxes[i]], 0.2 * i) == first, i
+        assert ids(tracker.update([boxes[i]], 0.2 * i)) == first, i
     track = tracker.tracks[0]
     assert track.velocity == (pytest.approx(150.0), 0.0)  # its last move: 30 px in 0.2 s
     assert track.predicted(1.2).x == xs[-1]  # at the stamp it was seen: where it was
@@ -57,8 +90,8 @@ def test_tracker_velocity_is_measured_over_a_tenth_of_a_second_at_least():
 
 def test_tracker_resets_when_time_jumps_back():
     tracker = IouTracker()
-    old = tracker.update([Box(0, 0, 40, 40)], 10.0)
-    assert tracker.update([Box(0, 0, 40, 40)], 1.0) != old
+    old = ids(tracker.update([Box(0, 0, 40, 40)], 10.0))
+    assert ids(tracker.update([Box(0, 0, 40, 40)], 1.0)) != old
     assert len(tracker.tracks) == 1
 
 

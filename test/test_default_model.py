@@ -95,8 +95,11 @@ def test_video_cycles_the_views_and_the_smoothed_scores_approach_their_average()
         if faces:
             raw.append(faces[0].scores)
             smoothed.append(faces[0].smoothed_scores)
-    assert len(raw) == 149  # reported from the second frame on (confirmation)
-    for index, scores in enumerate(raw):  # the first classification (unreported) was FIRST; then the cycle
-        assert np.allclose(scores, views[index % len(CYCLE)], atol=1e-5), index
+    assert len(raw) == 149  # reported from the second frame on (confirmation), classified from then on
+    # every other frame (classify_every): first the face and its mirror image, then the cycle, one view each
+    expected = [first] * 2 + [views[(index // 2 - 1) % len(CYCLE)] for index in range(2, len(raw))]
+    for index, (scores, want) in enumerate(zip(raw, expected)):
+        assert np.allclose(scores, want, atol=1e-5), index
+    assert np.allclose(smoothed[2], (first + views[0]) / 2, atol=1e-5)  # the first updates are averaged
     error = np.abs(smoothed[-1] - average).max()
     assert error < 0.25 * np.abs(views - average).max(), (error, smoothed[-1], average)

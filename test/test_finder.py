@@ -17,18 +17,21 @@ import numpy as np
 import pytest
 
 from fer_ros.core.detectors.base import FaceDetector
-from fer_ros.core.finder import BACKGROUND_NICE, SEARCH, FaceFinder, scene_change, suppress, thumbnail
+from fer_ros.core.finder import OVERDUE_WAIT, QUICK_SIDE, SEARCH, FaceFinder, scene_change, suppress, thumbnail
 from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 from fer_ros.core.types import Box
+from fer_ros.core.whole_frame import BACKGROUND_NICE
 
 FPS = 30.0
 
 
 class SquareDetector(FaceDetector):
-    """Finds white squares (grey level above 200) and counts the pixels it looked at."""
+    """Finds white squares (grey level above 200) of at least WINDOW pixels (as Haar's 20-pixel
+    window) in the image it is given, and counts the pixels it looked at."""
 
     name = "squares"
     roi_face_size = 48
+    WINDOW = 20
 
     def __init__(self):
         self.calls = []  # (width, height) of every image searched
@@ -39,7 +42,7 @@ class SquareDetector(FaceDetector):
         count, _, stats, _ = cv2.connectedComponentsWithStats((gray > 200).astype(np.uint8))
         boxes = []
         for x, y, w, h, _area in stats[1:count]:
-            if min(w, h) >= min_face_size and (not max_face_size or max(w, h) <= max_face_size):
+            if min(w, h) >= max(min_face_size, self.WINDOW) and (not max_face_size or max(w, h) <= max_face_size):
                 boxes.append(Box(int(x), int(y), int(w), int(h), 1.0))
         return sorted(boxes, key=lambda b: b.area, reverse=True)
 
@@ -226,17 +229,14 @@ class HeldSquareDetector(SquareDetector):
 def hold_background_detection(p) -> HeldSquareDetector:
     """Make ``p``'s background detections run on a HeldSquareDetector: each waits to be released."""
     held = HeldSquareDetector()
-    p.finder.make_detector = lambda: held
-    p.finder.detection_thread = True
+    p.finder.use_detector(p.finder.detector, lambda: held)
+    assert p.finder.threaded
     return held
 
 
 def wait_for_background_detection(p) -> None:
-    """Until ``p``'s background detection has finished (at most 1 s)."""
-    for _ in range(100):
-        if p.finder._pending is None or p.finder._pending.done():
-            break
-        time.sleep(0.01)
+    """Until ``p``'s background detection has ended (it fails the test after 10 s)."""
+    assert p.finder.background.finished(10), "the background detection did not end within 10 s"
 
 
 def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
@@ -248,7 +248,7 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     assert p.finder.full_detections == 1 and not held.started.is_set()
     # 0.5 s later the scheduled detection starts in the background, and stays there ...
     waiting = run(p, [two] * 10, start=100 + 15 / FPS)
-    assert held.started.is_set()
+    assert held.started.wait(10)
     if sys.platform == "linux":  # it yields the core to the frames
         assert held.niceness >= BACKGROUND_NICE > os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     ids = set(reported[-1])
@@ -256,7 +256,8 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     held.go.set()
     wait_for_background_detection(p)
     later = run(p, [two] * 3, start=100 + 25 / FPS)
-    assert [len(faces) for faces in later] == [1, 2, 2]  # the new face joins, then is confirmed
+    # the new face joins, confirmed at once: the detection saw it in its frame, the search in this one
+    assert [len(faces) for faces in later] == [2, 2, 2]
     assert ids <= set(later[-1])
     p.close()  # the detection thread ends
     for _ in range(100):
@@ -272,7 +273,7 @@ def background_detection_of(p, frames, then):
     held = hold_background_detection(p)
     run(p, [frame((100, 100, 80))] * 15)
     run(p, frames, start=100 + 15 / FPS)
-    assert held.started.is_set()
+    assert held.started.wait(10)
     held.go.set()
     wait_for_background_detection(p)
     result = p.process(then, 100 + (15 + len(frames)) / FPS)
@@ -299,28 +300,198 @@ def test_a_face_the_background_detection_found_that_has_gone_is_dropped():
     assert p.finder.search_all(frame((100, 100, 80)), Box(190, 100, 90, 90), 90, 3.0)  # it was in reach
 
 
-def test_an_overdue_background_detection_is_waited_for():
+def test_an_overdue_background_detection_is_waited_for_once_and_not_for_long():
     """On a core kept busy by frames the low-priority thread gets little time: once the detection
-    has run for detection_interval, the frame thread waits for it rather than search near the
-    known faces only, for ever."""
+    has run for detection_interval, the frame thread waits for it (at most OVERDUE_WAIT) rather
+    than search near the known faces only, for ever."""
     p = pipeline(detection_thread=True)
     held = hold_background_detection(p)
     one = frame((100, 100, 80))
     two = frame((100, 100, 80), (400, 250, 90))
     run(p, [one] * 15)
     waiting = run(p, [two] * 14, start=100 + 15 / FPS)  # started, not yet overdue: never waited for
-    assert held.started.is_set() and not held.go.is_set() and all(len(faces) == 1 for faces in waiting)
-    release = threading.Timer(0.3, held.go.set)
+    assert held.started.wait(10) and not held.go.is_set() and all(len(faces) == 1 for faces in waiting)
+    release = threading.Timer(OVERDUE_WAIT / 4, held.go.set)
     release.start()
     try:
         overdue = run(p, [two], start=100 + 30 / FPS)  # detection_interval (0.5 s) after it started
         assert held.go.is_set()  # this frame waited for the detection ...
-        assert len(p.tracker.tracks) == 2 and len(overdue[-1]) == 1  # ... and the new face joins it, unconfirmed
-        assert len(run(p, [two], start=100 + 31 / FPS)[-1]) == 2  # confirmed on the next
+        assert len(p.tracker.tracks) == 2 and len(overdue[-1]) == 2  # ... and the new face joins it
     finally:
         held.go.set()
         release.cancel()
         p.close()
+
+
+def test_a_steady_scene_is_searched_whole_every_steady_detection_interval():
+    """Once a background detection found no face that was not tracked, and every tracked face is
+    found, full detections come every steady_detection_interval; a face joining is found by the next
+    one, and makes the scene unsteady (every detection_interval again), as does a face lost."""
+    p = pipeline(detection_thread=True, detection_interval=0.5, steady_detection_interval=1.5)
+    held = hold_background_detection(p)
+    held.go.set()
+    one = frame((100, 100, 80))
+    two = frame((100, 100, 80), (400, 250, 90))
+    started = []  # the frames on which a full detection started
+    for index in range(150):
+        count = p.finder.full_detections
+        image = one if index < 70 else two if index < 130 else frame((400, 250, 90))  # joins at 70, one leaves at 130
+        p.process(image, 100 + index / FPS)
+        if p.finder.full_detections > count:
+            started.append(index)
+        wait_for_background_detection(p)  # the detection ends before the next frame, whatever the load
+    # 0: the first frame; 15: the first scheduled one (not yet steady); then every 1.5 s: the face that
+    # joined at 70 is found by the one at 105 (unsteady: 0.5 s to the next, 120, steady again); the
+    # face lost at 130 ends steadiness at once: the next comes 0.5 s after 120, not 1.5 s
+    assert started == [0, 15, 60, 105, 120, 135], started
+    p.close()
+
+
+def test_an_empty_view_is_searched_every_empty_detection_interval_beside_the_frames():
+    p = pipeline(detection_thread=True, empty_detection_interval=0.5, confirm_frames=1)
+    held = hold_background_detection(p)
+    held.go.set()
+    started, faces = [], []
+    for index in range(60):  # 2 s: empty, then a face enters at frame 40
+        count = p.finder.full_detections
+        faces.append(len(p.process(frame((300, 200, 80)) if index >= 40 else frame(), 100 + index / FPS).faces))
+        if p.finder.full_detections > count:
+            started.append(index)
+        wait_for_background_detection(p)
+    assert started[:4] == [0, 15, 30, 45], started  # the first frame on the spot, then every 0.5 s beside
+    assert faces.index(1) == 46  # found by the detection that started at 45, ended before 46
+    p.close()
+
+
+def test_a_hung_background_detection_costs_no_frame_and_is_reported():
+    """A detector that hangs in the background thread: the first overdue frame waits OVERDUE_WAIT
+    for it, no later one waits; every frame is answered with the tracked face, and says why faces
+    entering are not found; once the detection ends, its faces join."""
+    p = pipeline(detection_thread=True)
+    held = hold_background_detection(p)
+    one = frame((100, 100, 80))
+    two = frame((100, 100, 80), (400, 250, 90))
+    run(p, [one] * 15)
+    try:
+        results = [p.process(two, 100 + index / FPS) for index in range(15, 45)]  # 0.5 s overdue at 30
+        assert held.started.wait(10) and not held.go.is_set()
+        assert all(len(r.faces) == 1 for r in results)  # the tracked face, on every frame
+        overdue = [r for r in results if r.faults]
+        assert overdue == results[15:], [len(r.faults) for r in results]  # from the first overdue frame on
+        assert all(f.kind == "detection_overdue" and "still running" in f.message for r in overdue for f in r.faults)
+        waited = [r.timings["detection"] for r in results]
+        # the frame that waited, and no other, took OVERDUE_WAIT (about: the wait is on an Event)
+        assert waited[15] >= OVERDUE_WAIT * 0.9 and sum(t >= OVERDUE_WAIT * 0.9 for t in waited) == 1, waited
+    finally:
+        held.go.set()
+    wait_for_background_detection(p)
+    later = [p.process(two, 100 + index / FPS) for index in range(45, 47)]
+    assert not later[0].faults and len(later[1].faces) == 2  # it ended: the new face joins, then is confirmed
+    p.close()
+
+
+def test_a_failing_background_detection_costs_no_frame_and_is_reported_once():
+    class Failing(SquareDetector):
+        def detect(self, bgr, min_face_size=32, max_face_size=0):
+            if bgr.shape[:2] == (480, 640):
+                raise RuntimeError("injected failure")
+            return super().detect(bgr, min_face_size, max_face_size)
+
+    p = pipeline(detection_thread=True)
+    p.finder.use_detector(p.finder.detector, Failing)
+    one = frame((100, 100, 80))
+    results = [p.process(one, 100 + index / FPS) for index in range(15)]
+    started = p.finder.full_detections
+    assert started == 1 and p.finder.background.busy is False  # the first frame: on the frame thread
+    results += [p.process(one, 100 + index / FPS) for index in range(15, 17)]  # the scheduled one starts
+    wait_for_background_detection(p)
+    results += [p.process(one, 100 + index / FPS) for index in range(17, 19)]
+    faults = [f for r in results for f in r.faults]
+    assert len(faults) == 1 and faults[0].kind == "detection_failed", faults  # collected exactly once
+    assert "RuntimeError('injected failure')" in faults[0].message
+    assert all(len(r.faces) == 1 for r in results[1:])  # no frame lost
+    p.close()
+
+
+def test_a_change_of_detection_settings_cancels_the_background_detection_and_nothing_else_does():
+    p = pipeline(detection_thread=True)
+    held = hold_background_detection(p)
+    one = frame((100, 100, 80))
+    two = frame((100, 100, 80), (400, 250, 90))
+    run(p, [one] * 15)
+    run(p, [two] * 2, start=100 + 15 / FPS)
+    assert held.started.wait(10) and p.finder.background.busy
+    from dataclasses import replace
+
+    p.reconfigure(replace(p.config, hysteresis=0.2, detection_interval=0.6, scene_change_threshold=30.0))
+    assert p.finder.background._job.cancelled is False  # kept: its settings did not change
+    p.reconfigure(replace(p.config, min_face_size=40))
+    assert p.finder.background._job.cancelled is True
+    held.go.set()
+    wait_for_background_detection(p)
+    result = p.process(two, 100 + 17 / FPS)
+    assert len(p.tracker.tracks) == 1 and p.finder.discarded == 1  # its face was dropped, not added
+    assert not result.faults
+    p.close()
+
+
+class SlowSquareDetector(SquareDetector):
+    """A whole 640x480 frame takes 40 ms, more than a frame at 30 Hz (as Haar's 60-110 ms)."""
+
+    def detect(self, bgr, min_face_size=32, max_face_size=0):
+        if bgr.shape[:2] == (480, 640):
+            time.sleep(0.04)
+        return super().detect(bgr, min_face_size, max_face_size)
+
+
+def cut_scene() -> np.ndarray:
+    new_scene = np.full((480, 640, 3), 120, np.uint8)
+    new_scene[100:180, 100:180] = 255  # where a face was: keeps its id
+    new_scene[300:420, 300:420] = 255  # a new large face
+    new_scene[300:336, 500:536] = 255  # a small one: 18 px in the quick look's half-scale frame, below WINDOW
+    return new_scene
+
+
+def test_a_scene_cut_costs_a_quick_look_and_the_full_detection_runs_beside_the_frames():
+    """With the background thread, a cut at 30 Hz gets a quick look at the frame scaled to
+    QUICK_SIDE (the larger faces at once) and the full detection in the background (the smaller
+    faces a few frames later); tracked faces not seen in the new scene end, faces seen where one
+    was keep its id."""
+    p = pipeline(detection_thread=True, confirm_frames=1)
+    p.detector = p.finder.detector = SlowSquareDetector()
+    held = hold_background_detection(p)
+    held.go.set()  # background detections run freely ...
+    run(p, [frame((100, 100, 80), (400, 100, 80))] * 3)
+    ids = {t.track_id for t in p.tracker.tracks}
+    assert len(ids) == 2
+    held.go.clear()  # ... until the cut: hold the full detection of the new scene
+    held.started.clear()
+    quick = p.process(cut_scene(), 100 + 3 / FPS)
+    assert quick.full_detection and p.finder.quick_looks == 1
+    assert max(p.detector.calls[-1]) == QUICK_SIDE  # the frame thread looked at the frame scaled down
+    assert held.started.wait(10)  # the full detection of the new scene runs beside it
+    found = {f.box.x: f.track_id for f in quick.faces}
+    assert sorted(found) == [100, 300], found  # not the small face: too small for the quick look
+    assert found[100] in ids and found[300] not in ids  # the face where one was keeps its id
+    assert {t.track_id for t in p.tracker.tracks} == set(found.values())  # the other track ended
+    held.go.set()
+    wait_for_background_detection(p)
+    later = p.process(cut_scene(), 100 + 4 / FPS)
+    xs = sorted(f.box.x for f in later.faces)  # within a pixel: the search's resize blurs the edges
+    assert len(xs) == 3 and all(abs(x - e) <= 1 for x, e in zip(xs, [100, 300, 500])), xs  # the small face joins
+    p.close()
+
+
+def test_a_scene_cut_between_slow_frames_is_searched_whole_on_the_frame():
+    """Frames a second apart (a slide show, a bag of photos at 1 Hz) leave room for a whole-frame
+    detection on the frame: a cut then finds every face at once."""
+    p = pipeline(detection_thread=True, confirm_frames=1)
+    p.detector = p.finder.detector = SlowSquareDetector()
+    run(p, [frame((100, 100, 80), (400, 100, 80))] * 3, fps=1.0)
+    result = p.process(cut_scene(), 100 + 3.0)
+    assert p.finder.quick_looks == 0 and max(p.detector.calls[-1]) == 640
+    assert sorted(f.box.x for f in result.faces) == [100, 300, 500]
+    p.close()
 
 
 def test_helpers():
@@ -404,10 +575,12 @@ def test_six_tracked_faces_are_classified_half_at_a_time_each_at_least_every_oth
             assert all(not np.array_equal(reported[index][t].scores, reported[index - 2][t].scores) for t in ids)
 
 
-def test_one_face_is_classified_on_every_frame_and_classify_every_1_classifies_all():
+def test_one_face_is_classified_every_other_frame_and_classify_every_1_classifies_all():
     rows, reported = classify_run(1, 10, classify_every=2)
-    assert rows == [2] + [1] * 9  # the first classification: the face and its mirror image
-    assert all(not np.array_equal(a[t].scores, b[t].scores) for a, b in zip(reported, reported[1:]) for t in a)
+    assert rows == [2, 0] + [1, 0] * 4  # the first classification: the face and its mirror image
+    for index in range(1, 10):  # a frame that did not classify it keeps its last probabilities
+        (_, now), (_, before) = *reported[index].items(), *reported[index - 1].items()
+        assert np.array_equal(now.scores, before.scores) == (index % 2 == 1), index
     rows, _ = classify_run(6, 10, classify_every=1)
     assert rows == [12] + [6] * 9
 
@@ -415,12 +588,18 @@ def test_one_face_is_classified_on_every_frame_and_classify_every_1_classifies_a
 def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
     p = pipeline(confirm_frames=1, classify_every=3)
     p.classifier = CountingClassifier()
-    rows = []
-    for index in range(25):  # the sixth face enters at frame 15, the next full detection (0.5 s)
+    rows, last = [], {}  # classifications per frame; per track the frames it was classified on
+    for index in range(30):  # the sixth face enters at frame 15, the next full detection (0.5 s)
         count = 6 if index >= 15 else 5
         before = sum(p.classifier.rows)
         p.process(frame(*[(x + 2 * index, y, 80) for x, y in SIX[:count]]), 100 + index / FPS)
         rows.append(sum(p.classifier.rows) - before)
-    assert rows[:15] == [10] + [2] * 14  # (each new face with its mirror image), then ceil(5 / 3) a frame
-    assert rows[15] == 2 + 2  # the new face with its mirror image, and the 2 classified longest ago
-    assert rows[16:] == [2] * 9  # ceil(6 / 3)
+        for track in p.tracker.tracks:
+            if track.classification.frame == p._frames:
+                last.setdefault(track.track_id, []).append(index)
+    assert rows[0] == 10 and sum(rows[3:15]) == 5 * 12 // 3  # 5 new faces with their mirror images; each every 3 frames ...
+    assert max(rows[1:15]) - min(rows[1:15]) <= 1  # ... spread evenly: 1 or 2 a frame
+    new = [t for t, frames in last.items() if frames[0] == 15]
+    assert len(new) == 1  # the new face on the frame it is first seen
+    assert all(b - a <= 3 for frames in last.values() for a, b in zip(frames, frames[1:]))  # none waits longer
+    assert sum(rows[18:30]) == 6 * 12 // 3

@@ -193,11 +193,11 @@ def test_a_blurred_crop_is_uncertain_and_forget_drops_a_face():
     flat = np.full((128, 128, 3), level_of(0), np.uint8)  # no texture at all: sharpness 0
     (blurred,) = rec.recognize([Crop("a", flat, 1.0)])
     assert blurred.quality.reason == "blurred" and blurred.emotion == UNCERTAIN
-    assert expression_of(blurred).confidence == 0.0 and "a" not in rec.smoother
+    assert expression_of(blurred).confidence == 0.0 and "a" not in rec
     rec.recognize([Crop("b", grey_crop(level_of(1)), 1.0)])
-    assert "b" in rec.smoother
+    assert "b" in rec
     rec.forget(["c"])
-    assert "b" not in rec.smoother
+    assert "b" not in rec
 
 
 # --- hri_face_detect's crops, emulated -------------------------------------------------------------

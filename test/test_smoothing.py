@@ -1,4 +1,5 @@
-"""EmotionSmoother: flicker suppression, switching after a sustained change, uncertainty, resets."""
+"""EmotionSmoother: flicker suppression, switching after a sustained change, uncertainty. Each face's
+state lives with its track (its expiry and resets: test_core_units.py)."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,18 @@ from fer_ros.core.errors import ConfigError
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother
 
 SAD = EMOTIONS.index("sad")
+
+
+class Faces:
+    """The smoothed state of faces named by the test, kept as the pipeline keeps it on each track."""
+
+    def __init__(self, **settings):
+        self.smoother = EmotionSmoother(**settings)
+        self.states = {}
+
+    def update(self, face: str, raw: np.ndarray, stamp: float):
+        self.states[face] = self.smoother.update(self.states.get(face), raw, stamp)
+        return self.smoother.emotion(self.states[face])
 
 
 def mix(**weights: float) -> np.ndarray:
@@ -21,7 +34,7 @@ def mix(**weights: float) -> np.ndarray:
 
 
 def test_flicker_between_two_labels_does_not_flip_the_label():
-    smoother = EmotionSmoother(time_constant=0.5, hysteresis=0.1)
+    smoother = Faces(time_constant=0.5, hysteresis=0.1)
     rng = np.random.default_rng(0)
     labels = []
     for frame in range(90):  # 3 s at 30 fps; the raw argmax alternates happy/sad almost every frame
@@ -35,7 +48,7 @@ def test_flicker_between_two_labels_does_not_flip_the_label():
 
 def test_sustained_change_switches_after_about_one_time_constant():
     tau = 0.5
-    smoother = EmotionSmoother(time_constant=tau, hysteresis=0.1, uncertain_below=0.0)
+    smoother = Faces(time_constant=tau, hysteresis=0.1, uncertain_below=0.0)
     t = 0.0
     for _ in range(30):
         assert smoother.update("a", mix(happy=0.94), t).label == "happy"
@@ -50,7 +63,7 @@ def test_sustained_change_switches_after_about_one_time_constant():
 
 
 def test_time_constant_zero_follows_the_newest_scores_but_keeps_hysteresis():
-    smoother = EmotionSmoother(time_constant=0.0, hysteresis=0.1)
+    smoother = Faces(time_constant=0.0, hysteresis=0.1)
     smoother.update("a", mix(happy=0.9), 0.0)
     close = smoother.update("a", mix(happy=0.42, sad=0.48), 0.1)
     np.testing.assert_allclose(close.scores, mix(happy=0.42, sad=0.48), atol=1e-6)
@@ -59,7 +72,7 @@ def test_time_constant_zero_follows_the_newest_scores_but_keeps_hysteresis():
 
 
 def test_uncertain_below_threshold_reports_the_top_probability():
-    smoother = EmotionSmoother(uncertain_below=0.4)
+    smoother = Faces(uncertain_below=0.4)
     flat = smoother.update("a", mix(neutral=0.3, sad=0.25), 0.0)
     assert flat.label == UNCERTAIN
     assert flat.confidence == pytest.approx(0.3, abs=1e-6)
@@ -70,66 +83,37 @@ def test_uncertain_below_threshold_reports_the_top_probability():
 def test_uncertain_is_left_only_above_the_threshold_plus_hysteresis():
     """A probability hovering at uncertain_below does not flip the label each frame: uncertain is
     entered below the threshold and left only at threshold + hysteresis."""
-    smoother = EmotionSmoother(time_constant=0.0, hysteresis=0.1, uncertain_below=0.4)
+    smoother = Faces(time_constant=0.0, hysteresis=0.1, uncertain_below=0.4)
     labels = [smoother.update("a", mix(happy=p, sad=0.2), k / 30).label
               for k, p in enumerate([0.45, 0.38, 0.42, 0.39, 0.44, 0.48, 0.49, 0.51, 0.45, 0.41, 0.39])]
     assert labels == ["happy", UNCERTAIN, UNCERTAIN, UNCERTAIN, UNCERTAIN, UNCERTAIN, UNCERTAIN,
                       "happy", "happy", "happy", UNCERTAIN]
     assert smoother.update("b", mix(happy=0.45, sad=0.2), 0.0).label == "happy"  # a new face above: labelled
     assert smoother.update("c", mix(happy=0.35, sad=0.2), 0.0).label == UNCERTAIN  # ... below: uncertain
-    flat = EmotionSmoother(time_constant=0.0, hysteresis=0.0, uncertain_below=0.4)
+    flat = Faces(time_constant=0.0, hysteresis=0.0, uncertain_below=0.4)
     assert [flat.update("a", mix(happy=p, sad=0.2), k).label for k, p in enumerate([0.38, 0.41])] == \
         [UNCERTAIN, "happy"]  # no hysteresis: the threshold alone
 
 
-def test_time_going_back_resets_every_track():
-    smoother = EmotionSmoother(time_constant=10.0)
-    smoother.update("a", mix(happy=0.9), 100.0)
-    smoother.update("b", mix(happy=0.9), 100.0)
-    restarted = smoother.update("a", mix(sad=0.9), 1.0)  # a bag replayed from the start
-    assert restarted.label == "sad" and restarted.scores[SAD] == pytest.approx(0.9, abs=1e-6)
-    assert "b" not in smoother and len(smoother) == 1
-
-
-def test_tracks_expire_after_max_age_and_memory_stays_bounded():
-    smoother = EmotionSmoother(time_constant=10.0, max_age=1.0, max_tracks=50)
-    smoother.update("old", mix(happy=0.9), 0.0)
-    smoother.update("other", mix(happy=0.9), 0.9)
-    assert "old" in smoother
-    back = smoother.update("old", mix(sad=0.9), 1.5)  # unseen for 1.5 s > max_age: starts afresh
-    assert back.label == "sad"
-    smoother.update("x", mix(sad=0.9), 2.5)
-    assert "other" not in smoother  # not updated since 0.9
-
-    for i in range(200):
-        smoother.update(f"face_{i}", mix(neutral=0.9), 3.0)
-    assert len(smoother) == 50 and "face_199" in smoother
-
-    smoother.forget({"face_199", "face_198"})
-    assert len(smoother) == 2
-    smoother.reset()
-    assert len(smoother) == 0
-
-
 def test_result_is_read_only_and_bad_input_is_refused():
-    result = EmotionSmoother().update("a", mix(happy=0.9), 0.0)
+    smoother = EmotionSmoother()
+    result = smoother.emotion(smoother.update(None, mix(happy=0.9), 0.0))
     with pytest.raises(ValueError):
         result.scores[0] = 1.0
     with pytest.raises(ValueError):
-        EmotionSmoother().update("a", np.ones(5), 0.0)
+        smoother.update(None, np.ones(5), 0.0)
     with pytest.raises(ConfigError):
         EmotionSmoother(time_constant=-1)
 
 
-def test_current_peeks_without_updating():
+def test_reading_the_emotion_changes_nothing():
+    """A face not classified in a frame reports its state as it is (pipeline): reading it is no update."""
     smoother = EmotionSmoother(time_constant=0.5)
-    assert smoother.current("a") is None  # no state yet
-    updated = smoother.update("a", mix(happy=0.9), 0.0)
-    peeked = smoother.current("a")
+    state = smoother.update(None, mix(happy=0.9), 0.0)
+    updated = smoother.emotion(state)
+    peeked = smoother.emotion(state)
     assert peeked.label == updated.label == "happy"
     assert np.array_equal(peeked.scores, updated.scores) and peeked.confidence == updated.confidence
-    twin = EmotionSmoother(time_constant=0.5)  # the same updates without the peeks
-    twin.update("a", mix(happy=0.9), 0.0)
-    later = smoother.update("a", mix(sad=0.9), 0.1)
-    assert np.array_equal(later.scores, twin.update("a", mix(sad=0.9), 0.1).scores)  # a peek changed nothing
-    assert np.array_equal(smoother.current("a").scores, later.scores)
+    twin = smoother.update(None, mix(happy=0.9), 0.0)  # the same updates without the peeks
+    later = smoother.emotion(smoother.update(state, mix(sad=0.9), 0.1))
+    assert np.array_equal(later.scores, smoother.emotion(smoother.update(twin, mix(sad=0.9), 0.1)).scores)

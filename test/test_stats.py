@@ -45,3 +45,29 @@ def test_windows_rates_and_verdicts():
 
     clock.now = 10.0
     assert assess(stats.snapshot(), limits)[0] == STALE  # camera stopped
+
+
+def test_faults_set_the_level_by_kind_and_name_their_cause():
+    clock = [0.0]
+    stats = FrameStats(clock=lambda: clock[0])
+    limits = HealthThresholds()
+    for _ in range(30):
+        stats.count("received")
+        stats.count("processed")
+    stats.fault("detection_overdue", "background face detection still running after 1.3 s")
+    stats.fault("detection_overdue", "background face detection still running after 1.4 s")
+    clock[0] = 1.0
+    level, message = assess(stats.snapshot(), limits)
+    assert level == WARN and message == "2x background face detection still running after 1.4 s"
+    stats.count("received")
+    stats.count("rejected_internal_error")
+    stats.fault("internal_error", "frame failed: RuntimeError('boom')")
+    stats.fault("detection_failed", "background face detection failed: OSError()")
+    clock[0] = 2.0
+    snap = stats.snapshot()
+    level, message = assess(snap, limits)  # 1 of 1 rejected as well: both errors, then the warning
+    assert level == ERROR and message.startswith("1 of 1 frames rejected")
+    assert message.index("RuntimeError('boom')") < message.index("OSError()")
+    assert snap.fault_counts() == {"detection_overdue": 2, "internal_error": 1, "detection_failed": 1}
+    clock[0] = 2.5
+    assert assess(stats.snapshot(), limits)[0] == OK  # a window without faults (and frames: not stale yet)

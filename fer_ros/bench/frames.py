@@ -4,7 +4,9 @@
   boxes of the dlib photos (``dlib_faces_training.xml``) and the photos with no person in them
   (the dogs, scikit-image's cat) for recall and false faces;
 - synthetic 30 fps sequences: real face crops (fer_ros.tools.photos.face_tiles) moving on a textured
-  background, 1, 3 or 6 at a time.
+  background, 1, 3 or 6 at a time (:class:`SyntheticSequence`), and one cut into a new scene every
+  1-2 s, each with its own background and 2-6 faces of 36-100 pixels (:class:`CutSequence`, as a
+  stage recording cut with shots of the audience).
 
 Frames are rendered on demand (a sequence of 150 frames would take 140 MB), deterministically, so
 each worker process renders the same pixels; ``digest`` lets the parent check that.
@@ -12,6 +14,7 @@ each worker process renders the same pixels; ``digest`` lets the parent check th
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import xml.etree.ElementTree as ET
@@ -120,13 +123,14 @@ def grid(faces: int, size=FRAME_SIZE) -> tuple[int, int]:
 @dataclass
 class SyntheticSequence:
     """``frames`` frames of ``faces`` real face crops, each moving smoothly inside its grid cell at
-    its own pace (as people shifting in front of a 30 fps camera)."""
+    its own pace (as people shifting in front of a 30 fps camera); ``seed`` picks the background."""
 
     faces: int
     frames: int
     size: tuple[int, int] = FRAME_SIZE
     seed: int = 0
     tiles: list[np.ndarray] | None = None
+    tile_side: int = 0  # pixels; 0: 0.7 of the grid cell's shorter side
     _background: np.ndarray = field(init=False, repr=False)
     _placed: list[np.ndarray] = field(init=False, repr=False)
 
@@ -143,7 +147,7 @@ class SyntheticSequence:
             self.tiles = face_tiles()
         cols, rows = grid(self.faces, self.size)
         self._cell = (self.size[0] // cols, self.size[1] // rows)
-        side = int(min(self._cell) * 0.7)  # room to move inside the cell
+        side = min(self.tile_side or int(min(self._cell) * 0.7), min(self._cell))  # room to move in the cell
         for i in range(self.faces):
             tile = cv2.resize(self.tiles[i % len(self.tiles)], (side, side), interpolation=cv2.INTER_AREA)
             self._placed.append(tile[:, ::-1].copy() if (i // len(self.tiles)) % 2 else tile)  # mirror repeats
@@ -179,6 +183,79 @@ class SyntheticSequence:
         for tile, (x, y) in zip(self._placed, self.positions(index)):
             canvas[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
         return canvas
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self.frame(i) for i in range(self.frames))
+
+
+CUT_SCENE_FRAMES = (30, 60)  # frames per scene of a CutSequence: a cut every 1-2 s at 30 fps
+CUT_SCENE_FACES = (2, 6)  # faces per scene, inclusive
+CUT_TILE_SIDES = (80, 220)  # tile sides in pixels: a face tile is about 2.2 face widths (36-100 px faces)
+
+
+@dataclass
+class CutSequence:
+    """``frames`` frames at 30 fps cut into scenes of 1-2 s (CUT_SCENE_FRAMES), each with a
+    background of its own and 2-6 faces of their own size, moving inside their grid cells as in
+    :class:`SyntheticSequence`: every cut changes most of the picture at once. Deterministic for
+    a ``seed``; a scene is set up when one of its frames is first asked for."""
+
+    frames: int
+    size: tuple[int, int] = FRAME_SIZE
+    seed: int = 0
+    tiles: list[np.ndarray] | None = None
+    name: str = "seq_cuts"
+    _firsts: list[int] = field(init=False, repr=False)  # the first frame of each scene
+    _cache: dict[int, SyntheticSequence] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if self.frames < 1:
+            raise ValueError("a sequence needs frames >= 1")
+        if self.tiles is None:
+            from fer_ros.tools.photos import face_tiles
+
+            self.tiles = face_tiles()
+        lengths = np.random.default_rng(self.seed).integers(
+            CUT_SCENE_FRAMES[0], CUT_SCENE_FRAMES[1] + 1, self.frames // CUT_SCENE_FRAMES[0] + 1)
+        firsts = np.concatenate([[0], np.cumsum(lengths)])
+        self._firsts = firsts[firsts < self.frames].tolist()
+        self._cache = {}
+
+    @property
+    def cuts(self) -> list[int]:
+        """The frames that start a new scene (the first frame excluded)."""
+        return self._firsts[1:]
+
+    def scene(self, number: int) -> SyntheticSequence:
+        """Scene ``number`` (0 first): its faces, their size and its background."""
+        if number not in self._cache:
+            if len(self._cache) >= 4:  # frames are asked for in order: keep the newest scenes only
+                self._cache.pop(min(self._cache))
+            rng = np.random.default_rng((self.seed, number))
+            faces = int(rng.integers(CUT_SCENE_FACES[0], CUT_SCENE_FACES[1] + 1))
+            side = int(rng.integers(*CUT_TILE_SIDES))
+            order = rng.permutation(len(self.tiles))  # which person comes first in this scene
+            self._cache[number] = SyntheticSequence(faces, 1_000_000, self.size, seed=1 + number,
+                                                    tiles=[self.tiles[i] for i in order], tile_side=side)
+        return self._cache[number]
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        """(scene number, frame index within it) of frame ``index``."""
+        if not 0 <= index < self.frames:
+            raise IndexError(index)
+        number = bisect.bisect_right(self._firsts, index) - 1
+        return number, index - self._firsts[number]
+
+    def faces_in(self, index: int) -> int:
+        return self.scene(self._locate(index)[0]).faces
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0 <= index < frames) as a fresh BGR array."""
+        number, offset = self._locate(index)
+        return self.scene(number).frame(offset)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self.frame(i) for i in range(self.frames))

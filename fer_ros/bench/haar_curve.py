@@ -1,6 +1,6 @@
 """The Haar cascade's speed/recall curve, from which its defaults were chosen.
 
-    python -m fer_ros.bench.haar_curve [--scenes ../shared/data/scenes] [--core N]
+    python -m fer_ros.bench.haar_curve [--scenes FOLDER] [--core N]
 
 For each (scaleFactor, minNeighbors) of a grid, full-frame detection (the default 640 px, min_face_size
 32) on one core: the hand-labelled faces found in the dlib photos (640x480 letterboxed), faces on the
@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from fer_models import shared_data
 from fer_ros.bench.stats import last_core, pin_to_core
 
 GRID = ((1.1, 5), (1.1, 4), (1.15, 5), (1.15, 4), (1.15, 3), (1.2, 5), (1.2, 4), (1.2, 3), (1.25, 4), (1.25, 3))
@@ -71,7 +72,7 @@ def curve(scenes: str, grid=GRID) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.haar_curve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenes", default="../shared/data/scenes")
+    parser.add_argument("--scenes", default=str(shared_data.SCENES))
     parser.add_argument("--core", type=int, default=last_core(), help="CPU core to run on")
     args = parser.parse_args(argv)
     pin_to_core(args.core)

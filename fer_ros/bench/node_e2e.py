@@ -1,11 +1,13 @@
 """End to end through the real fer_node: replay a 640x480 sequence at 30 Hz, time each answer.
 
 The node is started as its own process, pinned to the benchmark's core; this process renders the
-frames of a sequence of moving faces one by one (it never loops back, so faces never jump) and
-publishes them as raw ``sensor_msgs/Image`` frames (sensor-data QoS, as a camera driver) from the
-other cores, each stamped with the wall clock just before publishing, and notes when the
-``FaceEmotionArray`` carrying the same stamp arrives and the face ids it carries. Publishing starts before the node does, so the first answer also gives the node's
-cold start: from process start (Popen) to its first emotion message.
+frames of a sequence one by one (it never loops back, so faces never jump) and publishes them as raw
+``sensor_msgs/Image`` frames (sensor-data QoS, as a camera driver) from the other cores, each
+stamped with the wall clock just before publishing, and notes when the ``FaceEmotionArray`` carrying
+the same stamp arrives and the face ids it carries. Publishing starts before the node does, so the
+first answer also gives the node's cold start: from process start (Popen) to its first emotion
+message. Over the timed window it also reads the node's CPU time (all its threads, user and
+system), so ``cpu_share`` is the node's CPU seconds per wall second: 0.2 is a fifth of one core.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class NodeRun:
     faces: list[int]
     ids: list[str]  # distinct face ids in the timed answers, in order of appearance
     counts: dict  # the node's own frame counts, from its log at shutdown
+    cpu_share: float | None = None  # the node's CPU seconds per wall second in the timed window
     error: str = ""
 
 
@@ -80,7 +83,7 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
     process = NodeProcess(["num_threads:=1", *params], remaps=NODE_REMAPS, env=one_thread_environment(), cpus={core})
     publisher_thread = threading.Thread(target=publish_loop, daemon=True)
     publisher_thread.start()
-    cold_start = rss = None
+    cold_start = rss = cpu_share = None
     error = ""
     try:
         deadline = time.monotonic() + startup_timeout
@@ -89,9 +92,14 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
                 raise RuntimeError("fer_node gave no emotion message:\n" + process.tail(15))
         cold_start = (answers.first_arrival_ns - process.launched_ns) / 1e9
         time.sleep(warmup_s)
+        node = psutil.Process(process.pid)
+        cpu_before, wall_before = node.cpu_times(), time.monotonic()
         phase["timing"] = True
         time.sleep(seconds)
         phase["timing"] = False
+        cpu_after, wall_after = node.cpu_times(), time.monotonic()
+        cpu_share = ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / (
+            wall_after - wall_before)
         stop.set()  # no more frames: the node drains what it has, then is measured and stopped
         publisher_thread.join(timeout=5)
         time.sleep(1.0)  # answers still on their way
@@ -111,4 +119,4 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
                    cold_start_s=cold_start, ready_s=process.ready_seconds(), rss_mb=rss,
                    faces=[len(msg.faces) for _, _, msg in answered],
                    ids=list(dict.fromkeys(face.id for _, _, msg in answered for face in msg.faces)),
-                   counts=process.frame_counts() or {}, error=error)
+                   counts=process.frame_counts() or {}, cpu_share=cpu_share, error=error)

@@ -1,6 +1,6 @@
 """How reliably the search near a known face finds it again, for the Haar cascade's ROI scale factor.
 
-    python -m fer_ros.bench.roi_search [--scenes ../shared/data/scenes] [--core N]
+    python -m fer_ros.bench.roi_search [--scenes FOLDER] [--core N]
 
 On every frame between full detections, fer_ros.core.finder looks for each tracked face in a small
 square around its last box (HaarDetector.detect_near). Here each face that full-frame detection finds
@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from fer_models import shared_data
 from fer_ros.bench.stats import last_core, pin_to_core
 
 ROI_SCALE_FACTORS = (1.15, 1.1, 1.05)
@@ -82,7 +83,7 @@ def rows(scenes: str, factors=ROI_SCALE_FACTORS) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.roi_search", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenes", default="../shared/data/scenes")
+    parser.add_argument("--scenes", default=str(shared_data.SCENES))
     parser.add_argument("--core", type=int, default=last_core(), help="CPU core to run on")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.scenes):

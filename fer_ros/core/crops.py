@@ -21,7 +21,7 @@ import numpy as np
 from fer_ros.core.classifiers import EmotionBackend, create_classifier
 from fer_ros.core.framing import BoxFraming, crop_square, load_framing, to_gray
 from fer_ros.core.quality import assess
-from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
+from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion, SmoothingState
 from fer_ros.core.types import Box, FaceEmotion
 from fer_ros.core.views import classify_views, views_for
 
@@ -43,33 +43,39 @@ class CropRecognizer:
     """Classify batches of face crops, each face (by id) smoothed with hysteresis on its own.
 
     ``framing``: where FER2013's framing lies in a crop taken as a box (:data:`SOURCES`);
-    ``smoother``: the per-id smoothing; ``min_sharpness``: below it a crop is ``blurred`` and its
-    face reported ``uncertain`` (its smoothed state left as it was). Not thread-safe."""
+    ``smoother``: the smoothing settings (each face's state is kept here, by id, until
+    :meth:`forget`); ``min_sharpness``: below it a crop is ``blurred`` and its face reported
+    ``uncertain`` (its smoothed state left as it was). Not thread-safe."""
 
     def __init__(self, classifier: EmotionBackend, framing: BoxFraming, smoother: EmotionSmoother,
                  min_sharpness: float):
         self.classifier, self.framing, self.smoother = classifier, framing, smoother
         self.min_sharpness = min_sharpness
         self._passes: dict[str, int] = {}  # face id -> classifications so far (fer_ros.core.views)
+        self._states: dict[str, SmoothingState] = {}  # face id -> its smoothed emotion
+
+    def __contains__(self, face_id: str) -> bool:
+        """Whether a smoothed state of face ``face_id`` is kept."""
+        return face_id in self._states
 
     @classmethod
     def from_values(cls, values: dict, source: str = "cropped") -> "CropRecognizer":
         """Built from parameter values (fer_ros.core.schema names): the classifier
         (``classifier_backend``, ``model``, ``num_threads``), smoothing (``smoothing_time_constant``,
-        ``hysteresis``, ``uncertain_below``, ``track_max_age``) and ``min_sharpness``, for crops of
+        ``hysteresis``, ``uncertain_below``) and ``min_sharpness``, for crops of
         ``source`` (a key of SOURCES). ConfigError or ModelError with the fix when one cannot be built."""
         framing = load_framing(SOURCES[source]).full
         classifier = create_classifier(values["classifier_backend"], values["model"],
                                        num_threads=values["num_threads"])
         smoother = EmotionSmoother(values["smoothing_time_constant"], values["hysteresis"],
-                                   values["uncertain_below"], max_age=values["track_max_age"])
+                                   values["uncertain_below"])
         return cls(classifier, framing, smoother, values["min_sharpness"])
 
     def forget(self, keep) -> None:
         """Drop the state of every face whose id is not in ``keep`` (e.g. no longer tracked)."""
         keep = set(keep)
         self._passes = {k: v for k, v in self._passes.items() if k in keep}
-        self.smoother.forget(keep)
+        self._states = {k: v for k, v in self._states.items() if k in keep}
 
     def recognize(self, crops: list[Crop]) -> list[FaceEmotion]:
         """One FaceEmotion per crop, in order: its box is the whole crop, its ``square`` the FER2013
@@ -86,7 +92,11 @@ class CropRecognizer:
         for k, crop in enumerate(crops):
             self._passes[crop.face_id] = self._passes.get(crop.face_id, 0) + 1
             if qualities[k].ok:
-                smoothed = self.smoother.update(crop.face_id, scores[k], crop.stamp)
+                state = self._states.get(crop.face_id)
+                if state is not None and crop.stamp < state.stamp:  # time went back (a bag replayed): afresh
+                    state = None
+                self._states[crop.face_id] = self.smoother.update(state, scores[k], crop.stamp)
+                smoothed = self.smoother.emotion(self._states[crop.face_id])
             else:  # flagged, not guessed (as in the pipeline): this crop's scores, 'uncertain'
                 smoothed = SmoothedEmotion(scores[k], UNCERTAIN, float(scores[k].max()))
             faces.append(FaceEmotion(boxes[k], scores[k], crop.face_id, smoothed, qualities[k], squares[k]))

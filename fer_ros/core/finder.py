@@ -3,15 +3,17 @@
 A full-frame detection is the expensive step (Haar over a 640x480 frame costs tens of ms on one core).
 Faces move little from one frame to the next, so :class:`FaceFinder` runs it only
 
-- on the first frame, and again every ``detection_interval`` seconds (to find faces that entered),
-- while no face is tracked (an empty room is searched on every frame),
+- on the first frame, and after the stamps jumped back (a bag replayed in a loop),
+- every ``detection_interval`` seconds while faces are tracked (to find faces that entered), every
+  ``steady_detection_interval`` while the scene is steady (the last one found no new face and every
+  tracked face is found),
+- every ``empty_detection_interval`` seconds while no face is tracked (an empty room),
 - when the scene changed: the median grey-level difference of a 32x24 thumbnail from the previous
   frame's is above ``scene_change_threshold``, i.e. most of the picture changed at once (a new
-  photo, the camera turned; faces moving in front of a still background change less than half of
-  it, and change it little from one frame to the next),
+  photo, a cut in a video, the camera turned; faces moving in front of a still background change
+  less than half of it, and change it little from one frame to the next),
 - when none of the tracked faces is found near its last box (they all moved away or vanished),
   unless a background detection (below) just brought faces,
-- after the stamps jumped back (a bag replayed in a loop),
 
 and on every other frame looks for each tracked face again in a square around its last box (as
 the tracker predicts it: moved on by the track's velocity), ``SEARCH`` times its size, scaled so
@@ -25,31 +27,28 @@ Works with any detector of fer_ros.core.detectors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-import os
-import sys
-import threading
 
 import cv2
 import numpy as np
 
+from fer_ros.core import schema
+from fer_ros.core.config import PipelineConfig
 from fer_ros.core.detectors.base import FaceDetector
-from fer_ros.core.types import Box
+from fer_ros.core.types import Box, Fault
+from fer_ros.core.whole_frame import BackgroundDetection, DetectionSettings, detect_whole
 
 THUMBNAIL = (32, 24)  # width, height of the scene-change thumbnail
-SEARCH = 1.6  # side of the square searched around a known face, in face sizes
-# ... around a face a background detection found in an older frame (it may have moved since)
-ARRIVED_SEARCH = 3.0
-SIZE_RANGE = (0.83, 1.2)  # sizes searched there, relative to the face's last size
-NMS_IOU = 0.5  # two searches that find one face: keep the better box
-# Niceness of the background detection thread (Linux: per thread). The frame thread gets the core
-# whenever it has a frame (weight 1024 against 110: about 90% of a busy core), and the detection
-# runs in the time between frames, so it never makes a frame wait; on a core kept busy by frames it
-# gets about a tenth, and a detection that is overdue is waited for (FaceFinder).
-BACKGROUND_NICE = 10
+# Measured constants, each described with its range in fer_ros.core.schema.CONSTANTS:
+SEARCH = schema.constant("search_span")  # side of the square searched around a known face, in face sizes
+ARRIVED_SEARCH = schema.constant("arrived_search_span")  # ... around a face found in an older frame
+SIZE_RANGE = (schema.constant("search_size_low"), schema.constant("search_size_high"))  # x its last size
+NMS_IOU = schema.constant("nms_iou")  # two searches that find one face: keep the better box
+SAME_FACE_IOU = schema.constant("same_face_iou")  # an arrived face is a tracked one (with centres inside)
+OVERDUE_WAIT = schema.constant("overdue_wait")  # seconds a frame waits for an overdue background detection
+QUICK_SIDE = int(schema.constant("quick_side"))  # pixels: the quick look after a cut or losing every face
 
 
 def thumbnail(bgr: np.ndarray) -> np.ndarray:
@@ -78,11 +77,19 @@ class Found:
     """The faces of one frame and how they were found."""
 
     boxes: list[Box]  # pixels of the frame, best first
-    full: bool  # the whole frame was searched for this frame (else near the tracked faces)
-    scene_cut: bool  # most of the picture changed from the previous frame: a new scene
+    # every box comes from a whole-frame detection (else every box from the search near a known face):
+    # which of the detector's framing calibrations applies (fer_ros.core.framing)
+    full: bool
+    # most of the picture changed from the previous frame (a new scene): a tracked face not among
+    # ``boxes`` is gone, its track ends now (fer_ros.core.tracker)
+    scene_cut: bool = False
     # per box: the face side a whole-frame detection measured (the size its track is searched at
     # from now on), 0 where only the search near its last box found it
     sizes: list[int] = field(default_factory=list)
+    # per box: in how many frames the face was seen, counting this one: 2 for a face that a background
+    # detection found in an older frame and the search found again here (confirm_frames counts both)
+    sightings: list[int] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)  # what went wrong beside this frame
 
 
 class FaceFinder:
@@ -91,81 +98,114 @@ class FaceFinder:
     ``find(bgr, stamp, tracked)`` returns the face boxes of this frame (pixels of ``bgr``, best
     first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the
     faces tracked so far, each as (predicted box, side at the last full detection) (fer_ros.core.tracker).
+    Settings come from ``config`` (the schema's parameters of the same names).
 
-    With ``detection_thread`` (and ``make_detector``, which builds a second detector for it), the
-    scheduled full detections while faces are tracked, and those of an empty scene searched less
-    than ``detection_interval`` ago, run in a background thread (at BACKGROUND_NICE) on a copy of
-    the frame, so they never delay a frame: the frames meanwhile are answered by the searches near the known faces, and
-    the faces the detection finds that are not tracked yet join the frame in which it finishes. The
-    first frame, a scene cut, stamps jumping back, an empty scene not searched for
-    ``detection_interval`` and every tracked face lost are searched whole on the spot. A background
-    detection still running ``detection_interval`` after it started (frames kept the core busy, so
-    its thread got little of it) is waited for on the frame thread: whatever the load, the whole
-    frame is searched at least every two ``detection_interval``.
+    With ``detection_thread`` (and ``make_detector``, which builds the background thread's own
+    detector), every full detection but those of the first frame and of an empty scene after a pause
+    of ``detection_interval`` in the frames runs beside the frames
+    (fer_ros.core.whole_frame.BackgroundDetection: one owner for the thread, its detector and its
+    jobs), so none delays a frame: the scheduled ones while faces are tracked, those of an empty
+    scene, and the one after a scene cut or after every tracked face was lost; these two
+    also get a quick look on the frame itself (the frame scaled to ``QUICK_SIDE``, a third to a half
+    of the time), which finds the larger faces at once, unless the frames come slowly enough for a
+    whole-frame detection on the frame (at least twice what one takes here since the last frame:
+    a slide show, a bag of photos at 1 Hz), which then searches it whole. The faces a background detection finds that
+    are not tracked yet join the frame in which it finishes, looked for where it saw them; one from
+    before a cut, stamps jumping back or a change of detector or detection settings is dropped. A
+    detection that ran ``detection_interval`` (frames kept the core busy, so its thread got little
+    of it) is waited for once, at most ``OVERDUE_WAIT``; one that fails or hangs costs no frame:
+    the frames go on with their tracked faces, and ``Found.faults`` says what happened.
     """
 
-    def __init__(self, detector: FaceDetector, detection_max_side: int = 640, min_face_size: int = 32,
-                 max_faces: int = 10, detection_interval: float = 1.0, scene_change_threshold: float = 20.0,
-                 detection_thread: bool = False, make_detector: Callable[[], FaceDetector] | None = None):
+    def __init__(self, detector: FaceDetector, config: PipelineConfig | None = None,
+                 make_detector: Callable[[], FaceDetector] | None = None):
         self.detector = detector
-        self.make_detector = make_detector
-        self._executor: ThreadPoolExecutor | None = None
-        self._background: FaceDetector | None = None
-        self._pending: Future | None = None
-        self.configure(detection_max_side, min_face_size, max_faces, detection_interval, scene_change_threshold,
-                       detection_thread)
+        self.background = BackgroundDetection(make_detector) if make_detector is not None else None
+        self._settings: DetectionSettings | None = None
+        self._scene = 0  # which scene (sequence of frames) the detections belong to
+        self._whole_seconds = 0.0  # what a whole-frame detection on the frame thread takes (running mean)
+        self.configure(config or PipelineConfig())
         self.reset()
 
-    def configure(self, detection_max_side: int, min_face_size: int, max_faces: int, detection_interval: float,
-                  scene_change_threshold: float, detection_thread: bool = False) -> None:
-        """Change the settings; what is tracked stays."""
-        self.detection_max_side = detection_max_side
-        self.min_face_size = min_face_size
-        self.max_faces = max_faces
-        self.detection_interval = detection_interval
-        self.scene_change_threshold = scene_change_threshold
-        self.detection_thread = detection_thread and self.make_detector is not None
-        self._pending = None  # a detection under the old settings is not waited for
+    def configure(self, config: PipelineConfig) -> None:
+        """Change the settings; what is tracked stays. A background detection in flight is cancelled
+        only when the settings it runs with changed (``DetectionSettings``)."""
+        self.config = config
+        settings = DetectionSettings(config.detection_max_side, config.min_face_size, config.max_faces)
+        if self.background is not None and self._settings is not None and settings != self._settings:
+            self.background.cancel()
+        self._settings = settings
+
+    @property
+    def threaded(self) -> bool:
+        """Whether full detections after the first frame run in the background."""
+        return self.config.detection_thread and self.background is not None
 
     def use_detector(self, detector: FaceDetector, make_detector: Callable[[], FaceDetector] | None) -> None:
-        """Switch to another detector; the next frame is searched whole."""
-        self.detector, self.make_detector, self._background = detector, make_detector, None
-        self.detection_thread = self.detection_thread and make_detector is not None
+        """Switch to another detector (a background detection in flight is cancelled); the next
+        frame is searched whole."""
+        self.detector = detector
+        if make_detector is None:
+            self.close()
+            self.background = None
+        elif self.background is None:
+            self.background = BackgroundDetection(make_detector)
+        else:
+            self.background.use_detector(make_detector)
         self.reset()
 
     def reset(self) -> None:
-        """Forget the schedule: the next frame gets a full detection."""
-        self._last_full: float | None = None
+        """Forget the schedule: the next frame gets a full detection (one in flight is dropped when it ends)."""
+        self._last_full: float | None = None  # stamp of the last full detection started
         self._thumbnail: np.ndarray | None = None
-        self._pending = None
-        self.full_detections = 0
-        self.searches = 0
+        self._scene += 1
+        self._due = False  # a full detection is wanted as soon as the background is free
+        self._waited = False  # the frame thread waited for the background detection in flight
+        self._previous_stamp: float | None = None
+        self._steady = False  # the last full detection found no new face and every tracked face is found
+        self._collected = False  # a background detection's boxes were taken this frame
+        self.full_detections = self.quick_looks = self.searches = self.discarded = 0
 
     def close(self) -> None:
-        """Stop the background thread (a detection still running is not waited for)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-        self._pending = None
+        """Stop the background thread without waiting for it (``find`` may still be called: a later
+        background detection starts a new one)."""
+        if self.background is not None:
+            self.background.close()
 
     def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
         previous, self._thumbnail = self._thumbnail, thumbnail(bgr)
-        cut = previous is not None and scene_change(previous, self._thumbnail) > self.scene_change_threshold
-        late = stamp - self._last_full >= self.detection_interval if self._last_full is not None else True
-        if cut or self._last_full is None or stamp < self._last_full or (late and not tracked):
-            return self._full(bgr, stamp, cut)  # nothing to go on: search the whole frame now
-        due = late or not tracked
-        if due and not self.detection_thread:
-            return self._full(bgr, stamp, False)
-        arrived = self._arrived(wait=late)  # overdue: a core kept busy by frames starves the thread
-        if due and self._pending is None:  # start the next one in the background
+        cut = previous is not None and scene_change(previous, self._thumbnail) > self.config.scene_change_threshold
+        since = None if self._previous_stamp is None else stamp - self._previous_stamp  # the last frame
+        self._previous_stamp = stamp
+        # frames come slowly enough for a whole-frame detection on the frame (twice its cost since the last)
+        room = since is not None and since >= 2 * self._whole_seconds
+        if self._last_full is None or stamp < self._last_full:  # the first frame, or the stamps jumped back
+            return self._whole(bgr, stamp, cut, [])
+        faults: list[Fault] = []
+        arrived = self._arrived(stamp, faults)
+        since_full = stamp - self._last_full
+        if not tracked and since >= self.config.detection_interval:  # nothing tracked after a pause in the frames
+            return self._whole(bgr, stamp, cut, faults)
+        if not self.threaded:  # every full detection on the frame it is due: the same result frame by frame
+            if cut or since_full >= self.config.detection_interval or not tracked:
+                return self._whole(bgr, stamp, cut, faults)
+        elif cut:  # a new scene: searched whole if there is room, else a quick look and the rest beside
+            return self._whole(bgr, stamp, True, faults) if room else self._quick(bgr, stamp, True, faults)
+        elif since_full >= (self._interval() if tracked else self.config.empty_detection_interval) or self._due:
             self._start(bgr, stamp)
         self.searches += 1
         found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
+        collected, self._collected = self._collected, False
+        steady = len(found) == len(tracked)  # every tracked face found; and below: no new face arrived
         if tracked and not found and not arrived:  # every known face moved away or vanished: look everywhere
-            return self._full(bgr, stamp, False)
+            if not self.threaded:
+                return self._whole(bgr, stamp, False, faults)
+            if room:
+                return self._whole(bgr, stamp, False, faults)
+            if not self.background.busy:  # else the full detection is on its way
+                return self._quick(bgr, stamp, False, faults)
         boxes = suppress(found)
-        sizes = [0] * len(boxes)
+        sizes, sightings = [0] * len(boxes), [1] * len(boxes)
         for box in arrived:  # a face the background detection found: new, or missed by the search
             side = max(box.width, box.height)
             same = [i for i, b in enumerate(boxes) if _same_face(b, box)]
@@ -180,46 +220,82 @@ class FaceFinder:
             else:
                 boxes.append(box)
                 sizes.append(side)
-        return Found(boxes[: self.max_faces], full=False, scene_cut=False, sizes=sizes[: self.max_faces])
+                sightings.append(2)  # in the detection's frame and in this one
+                steady = False
+        if not steady or collected:  # a face lost or joining: unsteady at once; steady once a detection says so
+            self._steady = steady
+        max_faces = self.config.max_faces
+        return Found(boxes[:max_faces], full=False, sizes=sizes[:max_faces], sightings=sightings[:max_faces],
+                     faults=faults)
 
-    def _full(self, bgr: np.ndarray, stamp: float, cut: bool) -> Found:
-        self._last_full, self._pending = stamp, None
+    def _interval(self) -> float:
+        """Seconds between scheduled full detections: ``steady_detection_interval`` in a steady scene."""
+        interval = self.config.detection_interval
+        return max(interval, self.config.steady_detection_interval) if self._steady else interval
+
+    def _whole(self, bgr: np.ndarray, stamp: float, cut: bool, faults: list[Fault]) -> Found:
+        """A full detection on the frame thread (a background detection of an older frame, still in
+        flight, is superseded: its boxes are dropped when it ends)."""
+        self._scene += 1
+        self._last_full, self._due, self._steady = stamp, False, False
         self.full_detections += 1
+        started = time.perf_counter()
         boxes = self.detect(bgr)
-        return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes])
+        seconds = time.perf_counter() - started  # what it costs here: a running mean, the first counts once
+        self._whole_seconds = seconds if self._whole_seconds == 0 else 0.7 * self._whole_seconds + 0.3 * seconds
+        return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes], faults=faults)
 
-    def _start(self, bgr: np.ndarray, stamp: float) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="fer_face_detection",
-                                                initializer=_lower_priority)
-        if self._background is None:
-            self._background = self.make_detector()  # its own: detectors keep per-call state
-        self._last_full = stamp
-        self.full_detections += 1
-        self._pending = self._executor.submit(self._detect_with, self._background, bgr.copy())
+    def _quick(self, bgr: np.ndarray, stamp: float, cut: bool, faults: list[Fault]) -> Found:
+        """A quick look at the whole frame, scaled to QUICK_SIDE, and the full detection of this frame
+        in the background (or as soon as the one in flight ends)."""
+        if cut:
+            self._scene += 1  # what a background detection finds in the old scene no longer applies
+        self._due, self._steady = True, False
+        self._start(bgr, stamp, supersede=cut)  # a detection of the old scene no longer matters
+        self.quick_looks += 1
+        boxes = detect_whole(self.detector, bgr, self._settings, QUICK_SIDE)
+        return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes], faults=faults)
 
-    def _arrived(self, wait: bool = False) -> list[Box]:
-        """The boxes of a finished background detection (once), else nothing; with ``wait``, of a
-        running one once it finishes."""
-        if self._pending is None or not (wait or self._pending.done()):
+    def _start(self, bgr: np.ndarray, stamp: float, supersede: bool = False) -> None:
+        """Start a full detection of ``bgr`` in the background unless one is in flight (``supersede``:
+        it then runs as soon as the one in flight ends)."""
+        if self.background.start(bgr, stamp, self._settings, self._scene, supersede):
+            self._last_full, self._due, self._waited = stamp, False, False
+            self.full_detections += 1
+
+    def _arrived(self, stamp: float, faults: list[Fault]) -> list[Box]:
+        """The boxes of a background detection that has ended (once), else nothing. One that has run
+        ``detection_interval`` is waited for, once, at most OVERDUE_WAIT. Its error, or its running
+        on after that, goes to ``faults``."""
+        self._collected = False
+        background = self.background
+        if background is None or not background.busy:
             return []
-        pending, self._pending = self._pending, None
-        return pending.result()  # a detector error surfaces here, on the frame thread
+        overdue = stamp - self._last_full >= self.config.detection_interval
+        wait = OVERDUE_WAIT if overdue and not self._waited else 0.0
+        self._waited = self._waited or wait > 0
+        outcome = background.collect(wait)
+        if outcome is None:
+            if self._waited:
+                faults.append(Fault("detection_overdue", (
+                    f"background face detection still running after {background.running_for():.1f} s "
+                    f"(detection_interval {self.config.detection_interval:g} s): tracked faces are followed, "
+                    "faces entering the view are not found until it ends (a hung or very slow detector?)")))
+            return []
+        if outcome.error is not None:
+            faults.append(Fault("detection_failed", (
+                f"background face detection failed: {outcome.error!r}; tracked faces are followed, "
+                "faces entering the view are not found while it fails")))
+        if outcome.cancelled or outcome.tag != self._scene:
+            self.discarded += 1
+            return []
+        self._collected = outcome.error is None
+        return outcome.boxes
 
     def detect(self, bgr: np.ndarray) -> list[Box]:
         """Faces in the whole of ``bgr`` (at most ``max_faces``, best first), detected on a copy whose
         longest side is at most ``detection_max_side``; boxes are in pixels of ``bgr``."""
-        return self._detect_with(self.detector, bgr)
-
-    def _detect_with(self, detector: FaceDetector, bgr: np.ndarray) -> list[Box]:
-        longest = max(bgr.shape[:2])
-        limit = self.detection_max_side
-        scale = limit / longest if limit and longest > limit else 1.0
-        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))  # thin frames keep 1 px
-        small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
-        min_size = max(8, int(round(self.min_face_size * scale)))
-        boxes = detector.detect(small, min_size)[: self.max_faces]
-        return boxes if scale == 1.0 else [b.mapped(1 / scale) for b in boxes]
+        return detect_whole(self.detector, bgr, self._settings)
 
     def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
         """The face near ``last`` in ``bgr``, ``size`` pixels wide (default: the side of ``last``):
@@ -242,21 +318,9 @@ class FaceFinder:
         out = max(1, int(round(side * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         region = cv2.resize(region, (out, out), interpolation=interpolation)
-        low = max(int(round(target * SIZE_RANGE[0])), int(round(self.min_face_size * scale)), 8)
+        low = max(int(round(target * SIZE_RANGE[0])), int(round(self.config.min_face_size * scale)), 8)
         found = self.detector.detect_near(region, low, int(round(target * SIZE_RANGE[1])))
         return [b.mapped(side / out, x0, y0) for b in found]  # the ratio the resize really used
-
-
-def _lower_priority() -> None:
-    """Make the calling thread yield the core to the frame thread (BACKGROUND_NICE); where threads
-    have no priority of their own (not Linux), or it is refused, it keeps the process's."""
-    if sys.platform != "linux":
-        return
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), BACKGROUND_NICE))
-    except OSError:
-        pass
 
 
 def _same_face(now: Box, then: Box) -> bool:
@@ -266,7 +330,7 @@ def _same_face(now: Box, then: Box) -> bool:
         cx, cy = a.centre
         return b.x <= cx <= b.x + b.width and b.y <= cy <= b.y + b.height
 
-    return now.iou(then) > 0.2 or inside(now, then) or inside(then, now)
+    return now.iou(then) > SAME_FACE_IOU or inside(now, then) or inside(then, now)
 
 
 def _distance(a: Box, b: Box) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -17,7 +16,7 @@ from fer_ros.core.finder import FaceFinder
 from fer_ros.core.framing import FaceSquare, crop_squares, to_gray
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
-from fer_ros.core.tracker import IouTracker
+from fer_ros.core.tracker import IouTracker, Track
 from fer_ros.core.types import Box, FaceEmotion, FrameResult
 from fer_ros.core.views import classify_views, views_for
 
@@ -40,21 +39,14 @@ class PreparedChange:
     full: bool = False
 
 
-@dataclass
-class _Classified:
-    """What the classifier said about one track."""
-
-    passes: int = 0  # classifications so far (which views the next one takes: fer_ros.core.views)
-    frame: int = 0  # the pipeline's frame count when it was last classified
-    scores: np.ndarray | None = None  # its probabilities then; None: classify it on the next frame
-
-
 class EmotionPipeline:
     """Face finder (detect, then track: fer_ros.core.finder), classifier, tracker, quality gate and
     temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. A face too blurred
     to classify (sharpness below ``min_sharpness``) is flagged and reported as "uncertain" instead
     of guessed. In video each tracked face is classified at least every ``classify_every`` frames
-    (``_choose``); in between it keeps its last probabilities and smoothed emotion.
+    (``_choose``); in between it keeps its last probabilities and smoothed emotion. Everything known
+    about a face lives in its track (fer_ros.core.tracker.Track), which the tracker creates and
+    expires.
 
     Not thread-safe: use one pipeline per thread.
     """
@@ -94,22 +86,18 @@ class EmotionPipeline:
             self._framing = self.detector.framing
         if change.classifier is not None:
             self.classifier = change.classifier
-        finder = (c.detection_max_side, c.min_face_size, c.max_faces, c.detection_interval,
-                  c.scene_change_threshold)
         if change.full:
-            self.finder = FaceFinder(self.detector, *finder, c.detection_thread, self._make_detector)
+            self.finder = FaceFinder(self.detector, c, self._make_detector)
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
-            self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
-                                            max_age=c.track_max_age)
-            self._classified: dict[str, _Classified] = {}  # by track id
+            self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
             self._frames = 0
+            self._credit = 0.0  # classifications owed to the tracked faces (_choose)
         else:
             if change.detector is not None:  # the new detector searches the whole frame next
                 self.finder.use_detector(self.detector, self._make_detector)
-            self.finder.configure(*finder, c.detection_thread)
+            self.finder.configure(c)
             self.tracker.iou_threshold, self.tracker.max_age = c.track_iou_threshold, c.track_max_age
-            self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below,
-                                    max_age=c.track_max_age)
+            self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
         self.config = c
         return change.changed
 
@@ -127,30 +115,30 @@ class EmotionPipeline:
         found = self.finder.find(bgr, stamp, [(t.predicted(stamp), t.size) for t in self.tracker.live(stamp)])
         boxes = found.boxes
         detected = time.perf_counter()
-        ids = self.tracker.update(boxes, stamp, found.sizes)
-        squares = self._track_squares(boxes, ids, found.full)
+        tracks = self.tracker.update(boxes, stamp, found.sizes, found.scene_cut, found.sightings)
+        squares = self._track_squares(boxes, tracks, found.full)
         gray = to_gray(bgr)
         crops = crop_squares(gray, squares, self.classifier.input_size)
-        chosen = self._choose(ids)
-        scores = self._classify(gray, squares, ids, chosen)
+        chosen = self._choose(tracks)
+        scores = self._classify(gray, squares, tracks, chosen)
         classified = time.perf_counter()
         faces, unconfirmed = [], 0
-        for k, (box, square, crop, raw, track_id) in enumerate(zip(boxes, squares, crops, scores, ids)):
+        for k, (box, square, crop, raw, track) in enumerate(zip(boxes, squares, crops, scores, tracks)):
+            if track.hits < self.config.confirm_frames:
+                unconfirmed += 1  # seen, not yet reported, nor classified
+                continue
             quality = assess(crop, box, self.config.min_face_size, self.config.min_sharpness)
             if not quality.ok:  # flag it, do not guess; classify it afresh on the next frame
                 smoothed = SmoothedEmotion(raw, UNCERTAIN, float(raw.max()))
-                self._classified[track_id].scores = None
-            elif k in chosen:
-                smoothed = self.smoother.update(track_id, raw, stamp)
-            else:  # not classified in this frame: as its last classification left it
-                smoothed = self.smoother.current(track_id) or self.smoother.update(track_id, raw, stamp)
-            if self.tracker.hits(track_id) < self.config.confirm_frames:
-                unconfirmed += 1  # seen, classified and smoothed, not yet reported
-                continue
-            faces.append(FaceEmotion(box, raw, track_id, smoothed, quality, square))
+                track.classification.scores = None
+            else:
+                if k in chosen or track.smoothing is None:  # else as its last classification left it
+                    track.smoothing = self.smoother.update(track.smoothing, raw, stamp)
+                smoothed = self.smoother.emotion(track.smoothing)
+            faces.append(FaceEmotion(box, raw, track.track_id, smoothed, quality, square))
         return FrameResult(faces, bgr.shape[1], bgr.shape[0],
                            {"detection": detected - started, "classification": classified - detected},
-                           unconfirmed=unconfirmed, full_detection=found.full)
+                           unconfirmed=unconfirmed, full_detection=found.full, faults=found.faults)
 
     def squares(self, boxes: list[Box], full: bool = True, rolls: list[float] | None = None) -> list[FaceSquare]:
         """FER2013's framing of the faces in ``boxes`` (fer_ros.core.framing), found by a whole-frame
@@ -163,45 +151,49 @@ class EmotionPipeline:
             rolls = [framing.roll(box) or 0.0 for box in boxes]
         return [framing.square(box, roll, self.config.face_margin) for box, roll in zip(boxes, rolls)]
 
-    def _track_squares(self, boxes: list[Box], ids: list[str], full: bool) -> list[FaceSquare]:
+    def _track_squares(self, boxes: list[Box], tracks: list[Track], full: bool) -> list[FaceSquare]:
         """:meth:`squares` of this frame's tracked faces: a face whose box shows no roll (the tracking
         search's landmarks show too little of it) keeps the roll its track last read."""
         framing = self._framing.full if full else self._framing.near
         rolls = []
-        for box, track_id in zip(boxes, ids):
-            track = self.tracker.get(track_id)
+        for box, track in zip(boxes, tracks):
             measured = framing.roll(box)
             if measured is not None:
                 track.roll = measured
             rolls.append(track.roll)
         return self.squares(boxes, full, rolls)
 
-    def _choose(self, ids: list[str]) -> set[int]:
-        """Which of this frame's faces (indices into ``ids``) to classify: every face without
-        probabilities yet, and ceil(others / classify_every) of the others, those classified longest
-        ago (more where some were last classified ``classify_every`` or more frames ago). With
-        the faces' number steady, each is classified every ``classify_every`` frames at most."""
+    def _choose(self, tracks: list[Track]) -> set[int]:
+        """Which of this frame's faces (indices into ``tracks``) to classify: of the confirmed ones
+        (seen in ``confirm_frames`` frames: a face is classified once it is to be reported), every
+        face without probabilities yet, and of the others those last classified ``classify_every``
+        frames ago or more and, spread evenly over the frames, others / classify_every a frame on
+        average, those classified longest ago. So each face is classified every ``classify_every``
+        frames, a single one too (six faces at 2: three a frame; one: every other frame)."""
         self._frames += 1
-        live = {t.track_id for t in self.tracker.tracks}
-        self._classified = {k: v for k, v in self._classified.items() if k in live}
-        for track_id in ids:
-            self._classified.setdefault(track_id, _Classified())
         every = self.config.classify_every
-        fresh = {k for k, track_id in enumerate(ids) if self._classified[track_id].scores is None}
-        others = sorted((k for k in range(len(ids)) if k not in fresh), key=lambda k: self._classified[ids[k]].frame)
-        overdue = sum(self._frames - self._classified[ids[k]].frame >= every for k in others)
-        return fresh | set(others[:max(math.ceil(len(others) / every), overdue)])
+        last = [track.classification for track in tracks]
+        confirmed = [k for k, track in enumerate(tracks) if track.hits >= self.config.confirm_frames]
+        fresh = {k for k in confirmed if last[k].scores is None}
+        others = sorted((k for k in confirmed if k not in fresh), key=lambda k: last[k].frame)
+        overdue = sum(self._frames - last[k].frame >= every for k in others)
+        self._credit += len(others) / every  # classifications owed, carried over as fractions
+        take = max(int(self._credit + 1e-9), overdue)
+        self._credit = max(0.0, self._credit - take)
+        return fresh | set(others[:take])
 
-    def _classify(self, gray: np.ndarray, squares: list[FaceSquare], ids: list[str], chosen: set[int]) -> np.ndarray:
+    def _classify(self, gray: np.ndarray, squares: list[FaceSquare], tracks: list[Track], chosen: set[int]) -> np.ndarray:
         """This frame's probabilities of each face: the classifier's for the ``chosen`` ones, the last
-        ones for the others. A face classified for the first time gets two passes (the face and its
-        mirror image, averaged); with smoothing on, each later classification one pass on the next
-        view of fer_ros.core.views.CYCLE (other framings, mirrored or not), so that the smoothed
-        probabilities approach the average over the views at the cost of a single pass."""
+        ones for the others (undefined for a face never classified). A face classified for the first
+        time gets two passes (the face and its mirror image, averaged); with smoothing on, each later
+        classification one pass on the next view of fer_ros.core.views.CYCLE (other framings,
+        mirrored or not), and the smoother averages them (its first updates equally,
+        fer_ros.core.smoothing): the smoothed probabilities approach the average over the views at
+        the cost of a single pass."""
         scores = np.empty((len(squares), NUM_EMOTIONS), np.float32)
-        records = [self._classified[track_id] for track_id in ids]
+        records = [track.classification for track in tracks]
         for k, record in enumerate(records):
-            if k not in chosen:
+            if k not in chosen and record.scores is not None:
                 scores[k] = record.scores
         picked = sorted(chosen)
         if not picked:

@@ -115,14 +115,26 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "others in view is found (one entering an empty view is found at once); in between, each tracked "
       "face is re-detected near its last box (0: full detection on every frame).", TRACKING,
       range=(0.0, 10.0)),
+    P("steady_detection_interval", float, 3.0,
+      "Seconds between full-frame detections while the scene is steady: the last one found no face that "
+      "was not tracked already, and every tracked face is found (with detection_thread; never less than "
+      "detection_interval, 0: always detection_interval). A face joining a steady scene is found within "
+      "this many seconds; a new face, a face lost or a scene cut makes the scene unsteady at once.",
+      TRACKING, range=(0.0, 60.0)),
+    P("empty_detection_interval", float, 0.5,
+      "Seconds between full-frame detections while no face is tracked (an empty view), with "
+      "detection_thread: a face entering an empty view is found within about this plus one detection; "
+      "0: one after the other (Haar keeps most of a core busy then).", TRACKING, range=(0.0, 10.0)),
     P("detection_thread", bool, True,
-      "Run the scheduled full-frame detections (and those of an empty scene) in a background thread, so "
-      "they never delay a frame; false: on the frame they are due (reproducible frame by frame).",
+      "Run the full-frame detections after the first frame (the scheduled ones, an empty scene's, a "
+      "scene cut's) in a background thread, so they never delay a frame (a cut gets a quick look on the "
+      "frame); false: each on the frame it is due (reproducible frame by frame).",
       TRACKING),
     P("scene_change_threshold", float, 20.0,
-      "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that triggers a "
-      "full detection at once and starts tracking afresh (a new scene, the camera turned: most of the "
-      "picture changed at once); 0: every frame.",
+      "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that makes it a new "
+      "scene (a cut, the camera turned: most of the picture changed at once): it is searched whole at "
+      "once (at 30 Hz a quick look at 320 pixels on the frame, the full detection in the background), a "
+      "face found where a tracked one was keeps its id, every other track ends; 0: every frame.",
       TRACKING, range=(0.0, 255.0)),
     P("confirm_frames", int, 2,
       "A new face is published once it has been detected in this many frames, so a false face seen in "
@@ -132,10 +144,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("max_faces", int, 10,
       "Most faces classified per frame (best score or largest first).", TRACKING, range=(1, 100)),
     P("classify_every", int, 2,
-      "Each tracked face is classified at least every this many frames: a frame classifies the new "
-      "faces and ceil(tracked / classify_every) of the others, those classified longest ago; a face "
-      "not classified in a frame keeps its last probabilities and smoothed emotion (1: every face on "
-      "every frame; a single face is classified on every frame either way).", TRACKING, range=(1, 30)),
+      "Each tracked face is classified every this many frames, a single face too: a frame classifies "
+      "the faces just confirmed and, spread evenly, tracked / classify_every of the others, those "
+      "classified longest ago; a face not classified in a frame keeps its last probabilities and "
+      "smoothed emotion (1: every face on every frame).", TRACKING, range=(1, 30)),
     P("face_margin", float, 0.0,
       "Margin added around each face's crop, as a fraction of its side. The crop is the square of the "
       "face that the models learned from (FER2013's framing), mapped from each detector's box by a "
@@ -217,6 +229,55 @@ PARAMETERS: tuple[ParamSpec, ...] = (
 )
 del P
 
+
+@dataclass(frozen=True)
+class Constant:
+    """A fixed value of the detect-then-track machinery: measured once, not a parameter (a change
+    needs the measurement again), but described like one, with the range in which it makes sense."""
+
+    name: str
+    value: float
+    range: tuple[float, float]  # inclusive
+    unit: str
+    description: str
+
+
+C = Constant
+CONSTANTS: tuple[Constant, ...] = (
+    # --- the tracking search (fer_ros.core.finder)
+    C("search_span", 1.6, (1.2, 3.0), "face sizes",
+      "Side of the square searched around a tracked face's predicted box. `python -m "
+      "fer_ros.bench.roi_search` (docs/benchmark.md): 1.6 found 0.995 of the faces again at 1.97 ms a "
+      "search, 2.0 0.997 at 2.52 ms, 1.4 0.994; smaller squares lose fast faces."),
+    C("arrived_search_span", 3.0, (1.6, 6.0), "face sizes",
+      "Side of the square searched around a face that a background detection found in an older frame "
+      "(it may have moved since): a face moving 60 px in the 10 frames the detection took is still inside."),
+    C("search_size_low", 0.83, (0.5, 1.0), "x the face's size",
+      "Smallest face searched for near a tracked face, relative to its side at its last whole-frame "
+      "detection (with search_size_high: 0.995 found again, against 0.997 for 0.75-1.33 at 1.3x the cost)."),
+    C("search_size_high", 1.2, (1.0, 2.0), "x the face's size",
+      "Largest face searched for near a tracked face, relative to its side at its last whole-frame detection."),
+    C("nms_iou", 0.5, (0.1, 0.9), "IoU",
+      "Two searches that find one face (two tracked faces close together): boxes overlapping more "
+      "than this are one face, the better one is kept."),
+    C("same_face_iou", 0.2, (0.0, 1.0), "IoU",
+      "A face a background detection found (a few frames ago) is a tracked face when their boxes "
+      "overlap more than this, or the centre of one lies inside the other."),
+    C("overdue_wait", 0.2, (0.0, 2.0), "seconds",
+      "Longest a frame waits for a background detection that has run for detection_interval (a core "
+      "kept busy by frames starves its low-priority thread; waiting gives it the core); each detection "
+      "is waited for once, so a hung detector costs one frame this much and no more."),
+    C("quick_side", 320, (160, 640), "pixels",
+      "Longest side of the frame in the quick whole-frame look on the frame thread after a scene cut or "
+      "when every tracked face is lost (the full detection runs in the background meanwhile): Haar "
+      "takes 35-45 ms at 320 against 80-110 at 640 and finds faces of about 40 source pixels and more."),
+    # --- the tracker (fer_ros.core.tracker)
+    C("velocity_baseline", 0.1, (0.0, 1.0), "seconds",
+      "Shortest time a track's velocity is measured over: over two frames a few milliseconds apart a "
+      "pixel of jitter would read as a fast move."),
+)
+del C
+
 BY_NAME: dict[str, ParamSpec] = {p.name: p for p in PARAMETERS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 DEFAULTS: dict[str, object] = {p.name: p.default for p in PARAMETERS}
@@ -228,6 +289,11 @@ def spec(name: str) -> ParamSpec:
         return BY_NAME[name]
     except KeyError:
         raise ConfigError(f"unknown parameter {name!r}; the parameters are: {', '.join(NAMES)}") from None
+
+
+def constant(name: str) -> float:
+    """The value of the tracking constant ``name`` (:data:`CONSTANTS`)."""
+    return next(c.value for c in CONSTANTS if c.name == name)
 
 
 def default(name: str):
@@ -254,6 +320,9 @@ def _self_check() -> None:
         assert p.type in TYPES and p.reconfigures in RECONFIGURES, p.name
         assert (p.range is None or p.type in (int, float)) and (p.choices is None or p.type is str), p.name
         p.check(p.default)  # every default is allowed
+    for c in CONSTANTS:
+        assert c.range[0] <= c.value <= c.range[1] and c.description, c.name
+    assert len({c.name for c in CONSTANTS}) == len(CONSTANTS)
 
 
 _self_check()

@@ -1,16 +1,41 @@
-"""Give faces stable ids across frames by greedy IoU matching with the previous boxes."""
+"""Each face's state, from the frame it is first seen until its track expires, and the stable ids
+that follow faces across frames (greedy IoU matching with where the previous boxes were heading).
+
+A :class:`Track` is the one home of everything the pipeline knows about a face: where it is and how
+it moves (the tracker's), the roll of its eye line (the crop's, fer_ros.core.framing), when it was
+last classified and with which result (fer_ros.core.pipeline) and its smoothed emotion
+(fer_ros.core.smoothing). :class:`IouTracker` creates a track when a box matches none and expires
+it, with all of that, once: unseen for ``max_age``, at a scene cut where it is not seen, or when
+the stamps jump back.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from fer_ros.core import schema
+from fer_ros.core.smoothing import SmoothingState
 from fer_ros.core.types import Box
 
-VELOCITY_BASELINE = 0.1  # seconds: the shortest time a track's velocity is measured over
+# seconds: the shortest time a track's velocity is measured over (fer_ros.core.schema.CONSTANTS)
+VELOCITY_BASELINE = schema.constant("velocity_baseline")
+
+
+@dataclass
+class Classification:
+    """When the classifier last looked at a face, and what it said (fer_ros.core.pipeline)."""
+
+    passes: int = 0  # classifier passes so far (the mirror alternation)
+    frame: int = 0  # the pipeline's frame count when it was last classified
+    scores: np.ndarray | None = None  # its probabilities then; None: classify it on the next frame
 
 
 @dataclass
 class Track:
+    """One face's state, from the frame it is first seen until its track expires."""
+
     track_id: str
     box: Box
     last_seen: float  # seconds, in the caller's clock (image stamps)
@@ -18,6 +43,8 @@ class Track:
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
     velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
     roll: float = 0.0  # degrees, the face's roll as last read off its landmarks (fer_ros.core.framing)
+    classification: Classification = field(default_factory=Classification)
+    smoothing: SmoothingState | None = None  # its smoothed emotion; None until first classified
     anchor: tuple[int, int, float] = field(init=False)  # (x, y, stamp) the velocity is next measured from
 
     def __post_init__(self):
@@ -50,9 +77,10 @@ class IouTracker:
     """Matches each new box to the unmatched track whose predicted box (``Track.predicted``: moved
     on as it was moving) it overlaps most (IoU >= ``iou_threshold``).
 
-    Tracks unseen for longer than ``max_age`` seconds expire; a stamp earlier than the last one
-    (a bag replayed in a loop) resets all tracks. At most ``max_tracks`` are kept. Each track counts
-    the frames it was seen in (``hits``), which the pipeline holds against ``confirm_frames``.
+    Tracks unseen for longer than ``max_age`` seconds expire; so do those not seen in the first
+    frame of a new scene (``update(..., scene_cut=True)``); a stamp earlier than the last one (a bag
+    replayed in a loop) resets all tracks. At most ``max_tracks`` are kept. Each track counts the
+    frames it was seen in (``hits``), which the pipeline holds against ``confirm_frames``.
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, max_tracks: int = 256):
@@ -82,11 +110,15 @@ class IouTracker:
         track = self.get(track_id)
         return 0 if track is None else track.hits
 
-    def update(self, boxes: list[Box], stamp: float, sizes: list[int] | None = None) -> list[str]:
-        """Return one track id per box, in the order of ``boxes``. ``sizes``: per box the face side a
-        whole-frame detection measured, which becomes its track's ``size``, or 0 to keep the track's
-        (default: each box's own side)."""
+    def update(self, boxes: list[Box], stamp: float, sizes: list[int] | None = None,
+               scene_cut: bool = False, sightings: list[int] | None = None) -> list[Track]:
+        """Return the track of each box, in the order of ``boxes`` (a new one where a box matches
+        none). ``sizes``: per box the face side a whole-frame detection measured, which becomes its
+        track's ``size``, or 0 to keep the track's (default: each box's own side). ``scene_cut``: the
+        picture changed as a whole, the tracks no box matched end now. ``sightings``: per box the
+        frames it was seen in so far, the ``hits`` a new track starts with (default 1)."""
         sizes = [max(b.width, b.height) for b in boxes] if sizes is None else sizes
+        sightings = sightings or [1] * len(boxes)
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.reset()
         self._last_stamp = stamp
@@ -95,21 +127,24 @@ class IouTracker:
         predicted = [track.predicted(stamp) for track in self.tracks]
         pairs = sorted(((box.iou(predicted[t]), b, t) for b, box in enumerate(boxes)
                         for t in range(len(self.tracks))), reverse=True)
-        ids: list[str | None] = [None] * len(boxes)
+        matched: list[Track | None] = [None] * len(boxes)
         used: set[int] = set()
         for overlap, b, t in pairs:
             if overlap < self.iou_threshold:
                 break
-            if ids[b] is None and t not in used:
-                ids[b] = self.tracks[t].track_id
+            if matched[b] is None and t not in used:
+                track = matched[b] = self.tracks[t]
                 used.add(t)
-                self.tracks[t].moved_to(boxes[b], stamp)
-                self.tracks[t].size = sizes[b] or self.tracks[t].size
+                track.moved_to(boxes[b], stamp)
+                track.size = sizes[b] or track.size
+        if scene_cut:  # a face of the old scene not seen in the new one is gone
+            self.tracks = [track for t, track in enumerate(self.tracks) if t in used]
         for b, box in enumerate(boxes):
-            if ids[b] is None:
-                ids[b] = f"face_{self._next_id}"
+            if matched[b] is None:
+                matched[b] = Track(f"face_{self._next_id}", box, stamp, hits=sightings[b],
+                                   size=sizes[b] or max(box.width, box.height))
                 self._next_id += 1
-                self.tracks.append(Track(ids[b], box, stamp, size=sizes[b] or max(box.width, box.height)))
+                self.tracks.append(matched[b])
         if len(self.tracks) > self.max_tracks:  # keep the most recently seen
             self.tracks = sorted(self.tracks, key=lambda t: t.last_seen)[-self.max_tracks:]
-        return ids
+        return matched

@@ -100,6 +100,16 @@ class FaceEmotion:
         return valence_arousal(self.smoothed_scores)
 
 
+@dataclass(frozen=True)
+class Fault:
+    """Something that went wrong beside a frame without costing it (e.g. a background detection that
+    failed): ``kind`` is a short key for counting (``detection_failed``, ``detection_overdue``),
+    ``message`` says what happened and what it means for the output."""
+
+    kind: str
+    message: str
+
+
 @dataclass
 class FrameResult:
     """Everything the core found in one image."""
@@ -110,3 +120,4 @@ class FrameResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     unconfirmed: int = 0  # faces seen but not yet in ``faces`` (seen in fewer than confirm_frames frames)
     full_detection: bool = True  # whether this frame was searched whole (else near known faces only)
+    faults: list[Fault] = field(default_factory=list)  # what went wrong beside this frame (counted by the node)

@@ -19,6 +19,7 @@ def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardwa
         "processed frames (total)": str(snap.totals["processed"]),
         "faces awaiting confirmation (total)": str(snap.totals["faces_unconfirmed"]),
         **{f"rejected {cause} (total)": str(n) for cause, n in sorted(snap.rejected().items())},
+        **{f"fault {kind} (total)": str(n) for kind, n in sorted(snap.fault_counts().items())},
         **{f"{stage} latency (ms)": f"{seconds * 1000:.1f}" for stage, seconds in sorted(snap.mean_latency.items())},
         "seconds since last frame": "never" if snap.since_last_frame is None else f"{snap.since_last_frame:.1f}",
         **extra,

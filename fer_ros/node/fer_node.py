@@ -179,6 +179,7 @@ class EmotionNodeCore:
                         self.stats.count("dropped_at_shutdown")
                         continue
                     self.stats.count("rejected_internal_error")
+                    self.stats.fault("internal_error", f"frame failed: {error!r}")
                     self._log_throttled("internal_error", f"frame failed: {error!r}", error=True)
 
     def _apply_pending(self) -> None:
@@ -225,6 +226,9 @@ class EmotionNodeCore:
             self.hri.publish(msg.header, bgr, result)
         if result.unconfirmed:  # seen, not yet in a message (confirm_frames): counted, not dropped silently
             self.stats.count("faces_unconfirmed", result.unconfirmed)
+        for fault in result.faults:  # beside the frame (e.g. the background detection): counted and logged
+            self.stats.fault(fault.kind, fault.message)
+            self._log_throttled(fault.kind, fault.message)
         if self.values["publish_annotated"] and self.annotated_pub.get_subscription_count() > 0:
             drawn = annotate(bgr, result.faces, blur_faces=self.values["blur_faces"])
             self.annotated_pub.publish(bgr_to_image(drawn, msg.header))

@@ -42,8 +42,7 @@ from fer_ros.node.hri import CROP_QOS, NAMESPACE, RELIABLE, hri_messages, stamp_
 NODE_NAME = "fer_hri_recognizer"
 # The schema's parameters that apply to crops; the first group is read at start only.
 AT_START = ("hri_input", "classifier_backend", "model", "num_threads")
-LIVE = ("smoothing_time_constant", "hysteresis", "uncertain_below", "track_max_age", "min_sharpness",
-        "log_throttle_period")
+LIVE = ("smoothing_time_constant", "hysteresis", "uncertain_below", "min_sharpness", "log_throttle_period")
 PARAMETERS = AT_START + LIVE
 
 
@@ -155,7 +154,7 @@ class HriRecognizer(Node):
                 values = self.values
             if changed:
                 self.recognizer.smoother.configure(values["smoothing_time_constant"], values["hysteresis"],
-                                                   values["uncertain_below"], max_age=values["track_max_age"])
+                                                   values["uncertain_below"])
                 self.recognizer.min_sharpness = values["min_sharpness"]
             if not batch:
                 continue

@@ -7,6 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from fer_models import shared_data
 from fer_ros.tools import regression
 from fer_ros.tools.bags import write_image_bag
 from fer_ros.tools.regression import RegressionError
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--storage", nargs="+", choices=["sqlite3", "mcap"], default=["sqlite3", "mcap"])
     p.add_argument("--kinds", nargs="+", choices=["scenes", "motion"], default=["scenes", "motion"],
                    help="which bags to make")
-    p.add_argument("--scenes", default="../shared/data/scenes", help="folder of scene photos (*.jpg)")
+    p.add_argument("--scenes", default=str(shared_data.SCENES), help="folder of scene photos (*.jpg)")
     p.add_argument("--photos", nargs="+", metavar="NAME",
                    help="photos for the scenes bag: astronaut, grace_hopper, astronaut_and_hopper, cat or the stem "
                         "of a file in --scenes (default: all)")
