@@ -32,6 +32,7 @@ from fer_ros.node import hri, params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
 from fer_ros.node.diagnostics import diagnostic_array, no_input_message
 from fer_ros.node.live_params import NODE_FIELDS, LiveParameters
+from fer_ros.node.throttled_log import ThrottledLog
 
 
 class EmotionNodeCore:
@@ -55,7 +56,7 @@ class EmotionNodeCore:
         self._slot = LatestSlot()
         self._frame_lock = threading.Lock()  # held by the worker while it applies a change or processes a frame
         self._active = False  # subscribed: frames are processed and diagnostics published
-        self._last_logged: dict[str, float] = {}  # kind of warning -> monotonic time it was last logged
+        self._log_throttled = ThrottledLog(self.get_logger(), lambda: self.values["log_throttle_period"])
         self.image_sub = self.emotion_pub = self.annotated_pub = self.diagnostics_pub = None
         self.hri: hri.HriOutput | None = None  # REP-155 output (hri_output)
         self._diagnostics_timer = None
@@ -192,21 +193,6 @@ class EmotionNodeCore:
             return
         if changed:
             self.get_logger().info(f"parameters applied: {sorted(changed)}")
-
-    def _log_throttled(self, kind: str, message: str, error: bool = False) -> None:
-        """Log ``message`` unless one of the same ``kind`` was logged less than ``log_throttle_period``
-        ago. Throttled per kind, so one cause cannot hide another (rclpy's ``throttle_duration_sec``
-        is per call site, and raises ValueError when the period changes between calls)."""
-        now = time.monotonic()
-        last = self._last_logged.get(kind)
-        if last is not None and now - last < self.values["log_throttle_period"]:
-            return
-        self._last_logged[kind] = now
-        # One call site per severity: rclpy raises ValueError when a call site changes severity.
-        if error:
-            self.get_logger().error(message)
-        else:
-            self.get_logger().warning(message)
 
     def _process(self, msg, received_at: float) -> None:
         try:

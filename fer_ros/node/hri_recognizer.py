@@ -38,6 +38,7 @@ from fer_ros.node import params
 from fer_ros.node.conversions import image_to_bgr
 from fer_ros.node.fer_node import run
 from fer_ros.node.hri import CROP_QOS, NAMESPACE, RELIABLE, hri_messages, stamp_seconds
+from fer_ros.node.throttled_log import ThrottledLog
 
 NODE_NAME = "fer_hri_recognizer"
 # The schema's parameters that apply to crops; the first group is read at start only.
@@ -73,7 +74,7 @@ class HriRecognizer(Node):
         self._pending: dict[str, tuple[Image, float]] = {}  # face id -> (newest crop, monotonic receipt)
         self._changed = False  # live parameters set, not yet applied by the worker
         self._closed = False
-        self._last_logged: dict[str, float] = {}
+        self._log_throttled = ThrottledLog(self.get_logger(), lambda: self.values["log_throttle_period"])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.tracked_sub = self.create_subscription(self.msgs.IdsList, f"{NAMESPACE}/tracked", self._on_tracked,
                                                     RELIABLE)
@@ -195,18 +196,6 @@ class HriRecognizer(Node):
                 self.stats.count("processed")
                 self.stats.add_latency({"classification": classified - started,
                                         "total": time.monotonic() - received_at})
-
-    def _log_throttled(self, kind: str, message: str, error: bool = False) -> None:
-        """``message`` unless one of the same ``kind`` was logged less than ``log_throttle_period`` ago."""
-        now = time.monotonic()
-        last = self._last_logged.get(kind)
-        if last is not None and now - last < self.values["log_throttle_period"]:
-            return
-        self._last_logged[kind] = now
-        if error:
-            self.get_logger().error(message)
-        else:
-            self.get_logger().warning(message)
 
     def close(self) -> None:
         """Stop the worker and destroy the node, then log the crop counts."""
