@@ -35,12 +35,10 @@ import numpy as np
 
 from fer_ros.core.framing import eye_line_angle, framing_path
 from fer_ros.core.types import Box
-from fer_models import hri_crops
+from fer_models import hri_crops, shared_data
 from fer_models.data import load_split
 from fer_models.placement import Placement, backgrounds, match, place
 
-DEFAULT_DATA = "../shared/data/fer2013/fer2013.csv.gz"
-DEFAULT_SCENES = "../shared/data/scenes"
 SIZES = (60, 200)  # face sides in pixels, drawn uniformly
 ROLL = (8.0, 25.0)  # degrees a face is rolled by (either way) to measure a detector's eye-line gain
 CROP_ROLL = 25.0  # /aligned crops: faces rolled uniformly within this many degrees either way
@@ -140,6 +138,47 @@ def calibrate_crops(detector, faces: np.ndarray, photos: list, seed: int, source
             "roll_kept": round(float(np.median(kept)), 4) if kept else None}
 
 
+def placed_inputs(args) -> tuple[np.ndarray, list]:
+    """The Training faces ``args`` asks for (``--faces``, drawn with ``--seed``) and the background photos."""
+    training = load_split(args.data, "Training")
+    chosen = np.random.default_rng(args.seed).choice(len(training), size=min(args.faces, len(training)), replace=False)
+    return training.images[np.sort(chosen)], backgrounds(args.scenes if Path(args.scenes).is_dir() else None)
+
+
+def progress_line():
+    """A ``progress(done, total, found)`` that rewrites one line on stderr every 100 faces."""
+    started = time.monotonic()
+
+    def progress(done: int, total: int, found: int) -> None:
+        if done % 100 == 0 or done == total:
+            print(f"\r{done}/{total} faces placed, {found} found, {time.monotonic() - started:.0f} s",
+                  end="", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def about(args, faces: np.ndarray, photos: list, what: str, rolls: str, yunet: bool) -> dict:
+    """What a calibration file says of where it came from: the command, the data, the date."""
+    return {
+        "what": what,
+        "command": f"python -m fer_models.calibrate_framing --detector {args.detector}"
+                   + (" --yunet-model face_detection_yunet_2023mar.onnx" if yunet else "")
+                   + (f" --faces {args.faces}" if args.faces != 3000 else "") + (f" --seed {args.seed}" if args.seed else ""),
+        "data": f"FER2013 Training, {len(faces)} faces drawn with seed {args.seed}, {rolls}, "
+                f"{SIZES[0]}-{SIZES[1]} px, on {', '.join(name for name, _ in photos)}",
+        "data_sha256": sha256_file(Path(args.data)),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def write(record: dict, args, shown: tuple[str, ...]) -> int:
+    out = Path(args.out) if args.out else framing_path(args.detector)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({k: record[k] for k in shown}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
 def main_crops(args) -> int:
     """``main`` for ``--detector hri_face_detect`` and ``hri_face_detect_aligned``."""
     from fer_ros.core.detectors import create_detector
@@ -149,56 +188,30 @@ def main_crops(args) -> int:
         print("the crops of hri_face_detect are cut from YuNet's boxes: give --yunet-model", file=sys.stderr)
         return 2
     detector = create_detector("yunet", model_path=args.yunet_model)
-    training = load_split(args.data, "Training")
-    chosen = np.random.default_rng(args.seed).choice(len(training), size=min(args.faces, len(training)), replace=False)
-    photos = backgrounds(args.scenes if Path(args.scenes).is_dir() else None)
-    started = time.monotonic()
-
-    def progress(done: int, total: int, found: int) -> None:
-        if done % 100 == 0 or done == total:
-            print(f"\r{done}/{total} faces placed, {found} found, {time.monotonic() - started:.0f} s",
-                  end="", file=sys.stderr, flush=True)
-
-    result = calibrate_crops(detector, training.images[np.sort(chosen)], photos, args.seed, source, progress)
+    faces, photos = placed_inputs(args)
+    result = calibrate_crops(detector, faces, photos, args.seed, source, progress_line())
     print(file=sys.stderr)
     if result["median"]["scale"] is None:
         print(f"YuNet found too few faces to calibrate: {result['found']}", file=sys.stderr)
         return 1
     rolls = "upright" if source == "cropped" else f"rolled up to {CROP_ROLL:g} degrees either way"
-    record = {
-        "detector": args.detector,
-        "full": result["median"],
-        "near": result["median"],
-        "about": {
-            "what": f"FER2013's framing relative to the whole {hri_crops.CROP_SIZE}x{hri_crops.CROP_SIZE} "
-                    f"/{source} crop of ROS4HRI's hri_face_detect taken as a box (fer_ros.core.crops): centre "
-                    "offset dx, dy (crop sides), side scale (crop sides); medians. The crops are emulated "
-                    "(fer_models.hri_crops: YuNet 2023mar at image_scale 0.5 in place of libfacedetection's "
-                    "build, the box fitted into the crop keeping its aspect, on black"
-                    + (", the region turned by the eye line first" if source == "aligned" else "")
-                    + "). near: the same (crops have no tracking search).",
-            "command": f"python -m fer_models.calibrate_framing --detector {args.detector} "
-                       "--yunet-model face_detection_yunet_2023mar.onnx"
-                       + (f" --faces {args.faces}" if args.faces != 3000 else "")
-                       + (f" --seed {args.seed}" if args.seed else ""),
-            "data": f"FER2013 Training, {len(chosen)} faces drawn with seed {args.seed}, {rolls}, "
-                    f"{SIZES[0]}-{SIZES[1]} px, on {', '.join(name for name, _ in photos)}",
-            "data_sha256": sha256_file(Path(args.data)),
-            "found": {"placed": result["faces"], "full": result["found"]},
-            "spread": {"full": {"p25": result["p25"], "p75": result["p75"]}},
-            "date": datetime.date.today().isoformat(),
-        },
-    }
+    what = (f"FER2013's framing relative to the whole {hri_crops.CROP_SIZE}x{hri_crops.CROP_SIZE} "
+            f"/{source} crop of ROS4HRI's hri_face_detect taken as a box (fer_ros.core.crops): centre "
+            "offset dx, dy (crop sides), side scale (crop sides); medians. The crops are emulated "
+            "(fer_models.hri_crops: YuNet 2023mar at image_scale 0.5 in place of libfacedetection's "
+            "build, the box fitted into the crop keeping its aspect, on black"
+            + (", the region turned by the eye line first" if source == "aligned" else "")
+            + "). near: the same (crops have no tracking search).")
+    record = {"detector": args.detector, "full": result["median"], "near": result["median"],
+              "about": {**about(args, faces, photos, what, rolls, True),
+                        "found": {"placed": result["faces"], "full": result["found"]},
+                        "spread": {"full": {"p25": result["p25"], "p75": result["p75"]}}}}
     if source == "aligned":
         record["about"]["roll_kept"] = result["roll_kept"]
         record["about"]["roll_kept_means"] = ("median fraction of a face's roll (rolls of 8 degrees or more) "
                                               "still in the aligned crop: YuNet's eye line shows only part of "
                                               "it; not corrected (a crop carries no landmarks)")
-    out = Path(args.out) if args.out else framing_path(args.detector)
-    out.write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps({k: record[k] for k in ("detector", "full")}, indent=1))
-    print(f"wrote {out}")
-    return 0
+    return write(record, args, ("detector", "full"))
 
 
 def sha256_file(path: Path) -> str:
@@ -216,8 +229,9 @@ def main(argv=None) -> int:
                         help="detector backend to calibrate (haar, yunet), or the crops of ROS4HRI's face "
                              "detector (hri_face_detect: /cropped, hri_face_detect_aligned: /aligned)")
     parser.add_argument("--yunet-model", default="", help="YuNet ONNX file (detector yunet)")
-    parser.add_argument("--data", default=DEFAULT_DATA, help=f"FER2013 csv (default {DEFAULT_DATA}); Training is used")
-    parser.add_argument("--scenes", default=DEFAULT_SCENES, help="folder with the shared background photos")
+    parser.add_argument("--data", default=str(shared_data.FER_CSV),
+                        help=f"FER2013 csv (default {shared_data.FER_CSV}); Training is used")
+    parser.add_argument("--scenes", default=str(shared_data.SCENES), help="folder with the shared background photo")
     parser.add_argument("--faces", type=int, default=3000, help="Training faces placed (default 3000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="file to write (default: the detector's calibration file)")
@@ -228,48 +242,23 @@ def main(argv=None) -> int:
     from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 
     pipeline = EmotionPipeline(PipelineConfig(detector=args.detector, yunet_model=args.yunet_model))
-    training = load_split(args.data, "Training")
-    chosen = np.random.default_rng(args.seed).choice(len(training), size=min(args.faces, len(training)), replace=False)
-    photos = backgrounds(args.scenes if Path(args.scenes).is_dir() else None)
-    started = time.monotonic()
-
-    def progress(done: int, total: int, found: int) -> None:
-        if done % 100 == 0 or done == total:
-            print(f"\r{done}/{total} faces placed, {found} found, {time.monotonic() - started:.0f} s",
-                  end="", file=sys.stderr, flush=True)
-
-    result = calibrate(pipeline.finder, training.images[np.sort(chosen)], photos, args.seed, progress)
+    faces, photos = placed_inputs(args)
+    result = calibrate(pipeline.finder, faces, photos, args.seed, progress_line())
     print(file=sys.stderr)
-    out = Path(args.out) if args.out else framing_path(args.detector)
-    command = f"python -m fer_models.calibrate_framing --detector {args.detector}" + (
-        " --yunet-model face_detection_yunet_2023mar.onnx" if args.detector == "yunet" else "") + (
-        f" --faces {args.faces}" if args.faces != 3000 else "") + (f" --seed {args.seed}" if args.seed else "")
-    record = {
-        "detector": args.detector,
-        "full": result["full"]["median"],
-        "near": result["near"]["median"],
-        "about": {
-            "what": "FER2013's framing relative to this detector's boxes: centre offset dx (box widths), dy (box "
-                    "heights), side scale (mean box sides), eye_angle (degrees, of upright faces) and eye_gain (the "
-                    "fraction of a roll the eye line shows; both null without landmarks); medians. full: boxes of "
-                    "a whole-frame detection; near: of the tracking search (fer_ros.core.framing).",
-            "command": command,
-            "data": f"FER2013 Training, {len(chosen)} faces drawn with seed {args.seed}, upright, "
-                    f"{SIZES[0]}-{SIZES[1]} px, on {', '.join(name for name, _ in photos)}",
-            "data_sha256": sha256_file(Path(args.data)),
-            "found": {"placed": result["faces"], "full": result["found_full"], "near": result["found_near"]},
-            "spread": {kind: {"p25": result[kind]["p25"], "p75": result[kind]["p75"]} for kind in ("full", "near")},
-            "date": datetime.date.today().isoformat(),
-        },
-    }
-    if record["full"]["scale"] is None or record["near"]["scale"] is None:
+    if result["full"]["median"]["scale"] is None or result["near"]["median"]["scale"] is None:
         print(f"the detector found too few faces to calibrate: {result['found_full']} whole-frame, "
               f"{result['found_near']} near", file=sys.stderr)
         return 1
-    out.write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps({k: record[k] for k in ("detector", "full", "near")}, indent=1))
-    print(f"wrote {out}")
-    return 0
+    what = ("FER2013's framing relative to this detector's boxes: centre offset dx (box widths), dy (box "
+            "heights), side scale (mean box sides), eye_angle (degrees, of upright faces) and eye_gain (the "
+            "fraction of a roll the eye line shows; both null without landmarks); medians. full: boxes of "
+            "a whole-frame detection; near: of the tracking search (fer_ros.core.framing).")
+    record = {"detector": args.detector, "full": result["full"]["median"], "near": result["near"]["median"],
+              "about": {**about(args, faces, photos, what, "upright", args.detector == "yunet"),
+                        "found": {"placed": result["faces"], "full": result["found_full"], "near": result["found_near"]},
+                        "spread": {kind: {"p25": result[kind]["p25"], "p75": result[kind]["p75"]}
+                                   for kind in ("full", "near")}}}
+    return write(record, args, ("detector", "full", "near"))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Write MODEL_CARD.md for an exported model from its training run and its evaluation.
 
-    python -m fer_models.model_card --run runs/fernet_w24 --onnx fer_ros/models/fer_default.onnx \
-        --evaluation eval.json [--runtimes runtimes.json] [--log runs/fernet_w24.log]
+    python -m fer_models.model_card --run runs/fernet_w32 --onnx fer_ros/models/fer_default.onnx \
+        --evaluation eval.json [--runtimes runtimes.json] [--log runs/fernet_w32.log]
 """
 
 from __future__ import annotations
