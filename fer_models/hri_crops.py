@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fer_ros.core.framing import FaceSquare, eye_line_angle
-from fer_ros.core.types import Box
+from fer_ros.core.framing import eye_line_angle
+from fer_ros.core.types import Box, FaceSquare
 
 IMAGE_SCALE = 0.5  # hri_face_detect's image_scale default
 CROP_SIZE = 128  # REP-155's /humans/faces/width and /height defaults

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.core.framing import FaceSquare
+from fer_ros.core.types import FaceSquare
 from fer_ros.core.image import FRAME_SIZE
 
 CONTEXT = 2.0  # side of the patch placed (face and blurred surround), in face sides

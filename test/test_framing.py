@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from fer_ros.core.errors import ModelError
-from fer_ros.core.framing import (BoxFraming, FaceSquare, crop_square, crop_squares, eye_line_angle, framing_path,
+from fer_ros.core.framing import (BoxFraming, crop_square, crop_squares, eye_line_angle, framing_path,
                                   load_framing)
-from fer_ros.core.types import Box
+from fer_ros.core.types import Box, FaceSquare
 
 
 def gradient(width: int = 200, height: int = 160) -> np.ndarray:

@@ -13,11 +13,11 @@ import pytest
 from fer_ros.core.classifiers.base import EmotionBackend
 from fer_ros.core.crops import SOURCES, Crop, CropRecognizer
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
-from fer_ros.core.framing import FaceSquare, framing_path, load_framing
+from fer_ros.core.framing import framing_path, load_framing
 from fer_ros.core.quality import Quality
 from fer_ros.core.rep155 import EXPRESSIONS, FacePresence, expression_of, is_topic_token, normalized_roi
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
-from fer_ros.core.types import Box, FaceEmotion
+from fer_ros.core.types import Box, FaceEmotion, FaceSquare
 from fer_models import hri_crops
 from conftest import FER_CSV, need
 from hri_helpers import level_of

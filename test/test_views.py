@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fer_ros.core.framing import FaceSquare
+from fer_ros.core.types import FaceSquare
 from fer_ros.core.views import CYCLE, FIRST, View, classify_views, view_batch, views_for
 
 

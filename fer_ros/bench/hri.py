@@ -332,7 +332,8 @@ def framing_accuracy(data: str, yunet: str, scenes: str, faces: int, seed: int =
     from fer_ros.core.classifiers import create_classifier
     from fer_ros.core.crops import SOURCES
     from fer_ros.core.detectors import create_detector
-    from fer_ros.core.framing import FaceSquare, crop_square, load_framing, to_gray
+    from fer_ros.core.framing import crop_square, load_framing, to_gray
+    from fer_ros.core.types import FaceSquare
     from fer_ros.core.types import Box
 
     test = load_split(data, "PublicTest")

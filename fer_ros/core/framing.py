@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from fer_ros.core.errors import ModelError
-from fer_ros.core.types import Box
+from fer_ros.core.types import Box, FaceSquare
 
 DETECTORS_DIR = Path(__file__).resolve().parent / "detectors"
 CALIBRATE_COMMAND = "python -m fer_models.calibrate_framing --detector {name}"
@@ -38,25 +38,6 @@ MAX_ROLL = 45.0  # degrees: a larger roll read off the eye line is taken as this
 # the gain would multiply their noise): YuNet's in the tracking search, on a face 48 pixels wide, show
 # a tenth of it. The pipeline then keeps the roll measured at the face's last whole-frame detection.
 MIN_EYE_GAIN = 0.25
-
-
-@dataclass(frozen=True)
-class FaceSquare:
-    """A face's FER2013 framing in a frame: centre and side in pixels (continuous coordinates: the
-    pixel at column ``i`` spans ``[i, i + 1)``), and ``angle``, the degrees the face is rolled
-    counter-clockwise as seen in the image (0: upright)."""
-
-    cx: float
-    cy: float
-    side: float
-    angle: float = 0.0
-
-    def bounds(self) -> Box:
-        """The axis-aligned box around the (rotated) square, in whole pixels."""
-        theta = math.radians(self.angle)
-        half = self.side / 2 * (abs(math.cos(theta)) + abs(math.sin(theta)))
-        x0, y0 = math.floor(self.cx - half), math.floor(self.cy - half)
-        return Box(x0, y0, math.ceil(self.cx + half) - x0, math.ceil(self.cy + half) - y0)
 
 
 @dataclass(frozen=True)

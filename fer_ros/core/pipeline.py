@@ -13,11 +13,11 @@ from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
 from fer_ros.core.emotions import NUM_EMOTIONS
 from fer_ros.core.finder import FaceFinder
-from fer_ros.core.framing import FaceSquare, crop_squares, to_gray
+from fer_ros.core.framing import crop_squares, to_gray
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.tracker import IouTracker, Track
-from fer_ros.core.types import Box, FaceEmotion, FrameResult
+from fer_ros.core.types import Box, FaceEmotion, FaceSquare, FrameResult
 from fer_ros.core.views import classify_views, views_for
 
 __all__ = ["EmotionPipeline", "PipelineConfig", "PreparedChange", "resolve_detector"]

@@ -11,7 +11,6 @@ from fer_ros.core.affect import valence_arousal
 from fer_ros.core.emotions import EMOTIONS
 
 if TYPE_CHECKING:  # for annotations only
-    from fer_ros.core.framing import FaceSquare
     from fer_ros.core.smoothing import SmoothedEmotion
 
 
@@ -57,6 +56,18 @@ class Box:
         inter = ix * iy
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class FaceSquare:
+    """A face's FER2013 framing in a frame (fer_ros.core.framing): centre and side in pixels
+    (continuous coordinates: the pixel at column ``i`` spans ``[i, i + 1)``), and ``angle``, the
+    degrees the face is rolled counter-clockwise as seen in the image (0: upright)."""
+
+    cx: float
+    cy: float
+    side: float
+    angle: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer_ros.core.emotions import NUM_EMOTIONS
-from fer_ros.core.framing import FaceSquare, crop_square, to_gray
+from fer_ros.core.framing import crop_square, to_gray
+from fer_ros.core.types import FaceSquare
 
 
 @dataclass(frozen=True)
