@@ -18,7 +18,7 @@ import pytest
 
 from fer_ros.core.detectors.base import FaceDetector
 from fer_ros.core.finder import OVERDUE_WAIT, QUICK_SIDE, SEARCH, FaceFinder, scene_change, suppress, thumbnail
-from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
+from fer_ros.core.pipeline import COAST_MAX_GAP, EmotionPipeline, PipelineConfig
 from fer_ros.core.types import Box
 from fer_ros.core.whole_frame import BACKGROUND_NICE
 
@@ -118,12 +118,14 @@ def test_an_empty_scene_is_searched_whole_on_every_frame():
     assert [len(faces) for faces in reported] == [0] * 6 + [1, 1]  # ... and reported once confirmed
 
 
-def test_a_face_leaving_is_not_reported_and_its_track_expires():
-    p = pipeline(track_max_age=0.5)
+@pytest.mark.parametrize("search_every", [1, 2])
+def test_a_face_leaving_is_not_reported_and_its_track_expires(search_every):
+    p = pipeline(track_max_age=0.5, search_every=search_every)
     frames = [frame((200, 200, 80))] * 10 + [frame()] * 30
     reported = run(p, frames)
     assert all(len(faces) == 1 for faces in reported[1:10])
-    assert all(faces == {} for faces in reported[10:])
+    # a face coasting (search_every 2) when it leaves is reported where it was heading once more, no longer
+    assert all(faces == {} for faces in reported[10 + search_every - 1:])
     assert p.tracker.live(100 + 39 / FPS) == []
 
 
@@ -549,7 +551,9 @@ SIX = [(40, 60), (260, 60), (480, 60), (40, 300), (260, 300), (480, 300)]
 
 def classify_run(count: int, frames: int, **settings):
     """``count`` of the SIX squares moving right 2 px a frame; per frame: rows classified and the
-    reported faces ({track id: FaceEmotion})."""
+    reported faces ({track id: FaceEmotion}). Every face is searched for on every frame unless
+    ``search_every`` says otherwise (the classification schedule alone)."""
+    settings.setdefault("search_every", 1)
     p = pipeline(confirm_frames=1, **settings)
     p.classifier = CountingClassifier()
     rows, reported = [], []
@@ -586,7 +590,7 @@ def test_one_face_is_classified_every_other_frame_and_classify_every_1_classifie
 
 
 def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
-    p = pipeline(confirm_frames=1, classify_every=3)
+    p = pipeline(confirm_frames=1, classify_every=3, search_every=1)
     p.classifier = CountingClassifier()
     rows, last = [], {}  # classifications per frame; per track the frames it was classified on
     for index in range(30):  # the sixth face enters at frame 15, the next full detection (0.5 s)
@@ -603,3 +607,48 @@ def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
     assert len(new) == 1  # the new face on the frame it is first seen
     assert all(b - a <= 3 for frames in last.values() for a, b in zip(frames, frames[1:]))  # none waits longer
     assert sum(rows[18:30]) == 6 * 12 // 3
+
+
+def coast_run(fps: float, frames: int = 20):
+    """The SIX squares moving right 2 px a frame at ``fps``, search_every 2 and classify_every 2; per
+    frame the images the detector looked at, and per face whether it was classified and searched for
+    in that frame and how far its reported box is from the square."""
+    p = pipeline(confirm_frames=1, classify_every=2, search_every=2, detection_interval=10.0)
+    p.classifier = CountingClassifier()
+    looked, faces = [], []
+    for index in range(frames):
+        before = len(p.detector.calls)
+        squares = [(x + 2 * index, y) for x, y in SIX]
+        result = p.process(frame(*[(x, y, 80) for x, y in squares]), 100 + index / fps)
+        looked.append(len(p.detector.calls) - before)
+        this = {}
+        for face in result.faces:
+            track = p.tracker.get(face.track_id)
+            error = min(abs(face.box.x - x) + abs(face.box.y - y) for x, y in squares)
+            this[face.track_id] = (track.classification.frame == p._frames, track.searched == p._frames, error)
+        faces.append(this)
+    return looked, faces
+
+
+def test_each_face_is_searched_every_other_frame_and_coasts_in_between_at_30_hz():
+    looked, faces = coast_run(FPS)
+    # the whole frame, then every face (the frame after a whole-frame detection), then half a frame
+    assert looked == [1, 6] + [3] * 18
+    ids = set(faces[0])
+    assert len(ids) == 6 and all(set(this) == ids for this in faces)
+    for index, this in enumerate(faces[2:], 2):
+        searched = {t for t, (_, found, _) in this.items() if found}
+        assert len(searched) == 3, index
+        if index > 2:  # turns alternate
+            assert all(t not in searched for t, (_, found, _) in faces[index - 1].items() if found)
+        for t, (classified, found, error) in this.items():
+            assert found or not classified  # a coasting face keeps its last classification
+            assert error <= 3  # where its motion puts it: boxes found are 1-2 px off (the scaled search)
+        if index > 2:  # once the turns settled, the three found a frame are the three classified
+            assert sum(classified for classified, _, _ in this.values()) == 3
+
+
+def test_no_face_coasts_between_frames_further_apart_than_coast_max_gap():
+    looked, faces = coast_run(1 / (COAST_MAX_GAP + 0.01))
+    assert looked == [1] + [6] * 19
+    assert all(found for this in faces[1:] for _, found, _ in this.values())

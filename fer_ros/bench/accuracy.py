@@ -121,11 +121,11 @@ def run_ours(detector: str, yunet_model: str):
     from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
     from fer_ros.core.views import CYCLE, FIRST, classify_views
 
-    # Each face classified on every frame (classify_every 1) and reported at once (confirm_frames 1);
-    # detection on the frame (no background thread).
+    # Each face searched for and classified on every frame (search_every, classify_every 1) and
+    # reported at once (confirm_frames 1); detection on the frame (no background thread).
     pipeline = EmotionPipeline(PipelineConfig(
         detector=detector, yunet_model=yunet_model if detector == "yunet" else "", num_threads=1,
-        confirm_frames=1, classify_every=1, detection_thread=False, max_faces=20))
+        confirm_frames=1, search_every=1, classify_every=1, detection_thread=False, max_faces=20))
     classifiers = {"default": pipeline.classifier, "fast": EmotionClassifier("fast", num_threads=1)}
 
     def step(frame, stamp, path):

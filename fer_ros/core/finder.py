@@ -22,6 +22,8 @@ follows the face as it moves. The size searched for is the one the face had
 at the last full detection, so a box that comes out a little larger or smaller cannot make the
 search drift in scale from frame to frame. A face not found there is a miss; its track
 lives on for ``track_max_age`` seconds (fer_ros.core.tracker), and is searched for again meanwhile.
+A tracked face the caller marks as coasting (``Tracked.search`` False: fer_ros.core.pipeline searches
+each face every ``search_every`` frames) is not searched for: its predicted box stands for it.
 Works with any detector of fer_ros.core.detectors.
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -72,6 +75,14 @@ def suppress(boxes: list[Box], iou: float = NMS_IOU) -> list[Box]:
     return kept
 
 
+class Tracked(NamedTuple):
+    """A face tracked so far, as the finder gets it (fer_ros.core.tracker)."""
+
+    box: Box  # where it should be now (moved on by its velocity)
+    size: int  # its side at the last full detection: the size it is searched at
+    search: bool = True  # False: it coasts, its predicted ``box`` stands for it in this frame
+
+
 @dataclass(frozen=True)
 class Found:
     """The faces of one frame and how they were found."""
@@ -90,6 +101,8 @@ class Found:
     # detection found in an older frame and the search found again here (confirm_frames counts both)
     sightings: list[int] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)  # what went wrong beside this frame
+    # indices of the boxes that are predictions, not found in this frame (coasting faces, Tracked.search)
+    coasted: frozenset[int] = frozenset()
 
 
 class FaceFinder:
@@ -97,7 +110,8 @@ class FaceFinder:
 
     ``find(bgr, stamp, tracked)`` returns the face boxes of this frame (pixels of ``bgr``, best
     first, at most ``max_faces``) and how they were found (:class:`Found`). ``tracked`` are the
-    faces tracked so far, each as (predicted box, side at the last full detection) (fer_ros.core.tracker).
+    faces tracked so far (:class:`Tracked`: predicted box, side at the last full detection, and
+    whether to search for it or let its predicted box stand for it in this frame).
     Settings come from ``config`` (the schema's parameters of the same names).
 
     With ``detection_thread`` (and ``make_detector``, which builds the background thread's own
@@ -172,7 +186,7 @@ class FaceFinder:
         if self.background is not None:
             self.background.close()
 
-    def find(self, bgr: np.ndarray, stamp: float, tracked: list[tuple[Box, int]]) -> Found:
+    def find(self, bgr: np.ndarray, stamp: float, tracked: list[Tracked]) -> Found:
         previous, self._thumbnail = self._thumbnail, thumbnail(bgr)
         cut = previous is not None and scene_change(previous, self._thumbnail) > self.config.scene_change_threshold
         since = None if self._previous_stamp is None else stamp - self._previous_stamp  # the last frame
@@ -194,17 +208,19 @@ class FaceFinder:
         elif since_full >= (self._interval() if tracked else self.config.empty_detection_interval) or self._due:
             self._start(bgr, stamp)
         self.searches += 1
-        found = [box for box in (self.search(bgr, box, size) for box, size in tracked) if box is not None]
+        searched = [face for face in tracked if face.search]
+        coasted = [face.box for face in tracked if not face.search]
+        found = [box for box in (self.search(bgr, face.box, face.size) for face in searched) if box is not None]
         collected, self._collected = self._collected, False
-        steady = len(found) == len(tracked)  # every tracked face found; and below: no new face arrived
-        if tracked and not found and not arrived:  # every known face moved away or vanished: look everywhere
+        steady = len(found) == len(searched)  # every face searched found; and below: no new face arrived
+        if tracked and not found and not coasted and not arrived:  # every face moved away or vanished: look everywhere
             if not self.threaded:
                 return self._whole(bgr, stamp, False, faults)
             if room:
                 return self._whole(bgr, stamp, False, faults)
             if not self.background.busy:  # else the full detection is on its way
                 return self._quick(bgr, stamp, False, faults)
-        boxes = suppress(found)
+        boxes = suppress(found + coasted)
         sizes, sightings = [0] * len(boxes), [1] * len(boxes)
         for box in arrived:  # a face the background detection found: new, or missed by the search
             side = max(box.width, box.height)
@@ -225,8 +241,9 @@ class FaceFinder:
         if not steady or collected:  # a face lost or joining: unsteady at once; steady once a detection says so
             self._steady = steady
         max_faces = self.config.max_faces
+        predictions = frozenset(k for k, box in enumerate(boxes[:max_faces]) if any(box is c for c in coasted))
         return Found(boxes[:max_faces], full=False, sizes=sizes[:max_faces], sightings=sightings[:max_faces],
-                     faults=faults)
+                     faults=faults, coasted=predictions)
 
     def _interval(self) -> float:
         """Seconds between scheduled full detections: ``steady_detection_interval`` in a steady scene."""

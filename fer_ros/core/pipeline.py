@@ -8,11 +8,12 @@ from functools import partial
 
 import numpy as np
 
+from fer_ros.core import schema
 from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
 from fer_ros.core.emotions import NUM_EMOTIONS
-from fer_ros.core.finder import FaceFinder
+from fer_ros.core.finder import FaceFinder, Tracked
 from fer_ros.core.framing import crop_squares, to_gray
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
@@ -26,6 +27,7 @@ __all__ = ["EmotionPipeline", "PipelineConfig", "PreparedChange", "resolve_detec
 # changes in place.
 DETECTOR_FIELDS = PipelineConfig.fields_reconfiguring("detector")  # from fer_ros.core.schema
 CLASSIFIER_FIELDS = PipelineConfig.fields_reconfiguring("classifier")
+COAST_MAX_GAP = schema.constant("coast_max_gap")  # seconds: frames further apart search every face
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,10 @@ class EmotionPipeline:
     """Face finder (detect, then track: fer_ros.core.finder), classifier, tracker, quality gate and
     temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. A face too blurred
     to classify (sharpness below ``min_sharpness``) is flagged and reported as "uncertain" instead
-    of guessed. In video each tracked face is classified at least every ``classify_every`` frames
-    (``_choose``); in between it keeps its last probabilities and smoothed emotion. Everything known
+    of guessed. In video each confirmed face is searched for every ``search_every`` frames and
+    coasts in between (``_coasts``: its predicted box stands for it), and is classified every
+    ``classify_every`` frames on a frame it was found in (``_choose``); in between it keeps its last
+    probabilities and smoothed emotion. Everything known
     about a face lives in its track (fer_ros.core.tracker.Track), which the tracker creates and
     expires.
 
@@ -112,14 +116,21 @@ class EmotionPipeline:
         others); ``confirm_frames`` 1 reports every face of a single photo."""
         started = time.perf_counter()
         stamp = started if stamp is None else stamp
-        found = self.finder.find(bgr, stamp, [(t.predicted(stamp), t.size) for t in self.tracker.live(stamp)])
+        self._frames += 1
+        found = self.finder.find(bgr, stamp, [Tracked(t.predicted(stamp), t.size, not self._coasts(t, stamp))
+                                              for t in self.tracker.live(stamp)])
         boxes = found.boxes
         detected = time.perf_counter()
         tracks = self.tracker.update(boxes, stamp, found.sizes, found.scene_cut, found.sightings)
+        for k, track in enumerate(tracks):
+            if found.full:
+                track.searched = None
+            elif k not in found.coasted:
+                track.searched = self._frames
         squares = self._track_squares(boxes, tracks, found.full)
         gray = to_gray(bgr)
         crops = crop_squares(gray, squares, self.classifier.input_size)
-        chosen = self._choose(tracks)
+        chosen = self._choose(tracks, found.coasted)
         scores = self._classify(gray, squares, tracks, chosen)
         classified = time.perf_counter()
         faces, unconfirmed = [], 0
@@ -163,17 +174,29 @@ class EmotionPipeline:
             rolls.append(track.roll)
         return self.squares(boxes, full, rolls)
 
-    def _choose(self, tracks: list[Track]) -> set[int]:
+    def _coasts(self, track: Track, stamp: float) -> bool:
+        """Whether ``track`` coasts in the frame at ``stamp`` (its predicted box stands for it,
+        unsearched): only a confirmed face that the tracking search found in the last
+        ``search_every`` frames, seen ``COAST_MAX_GAP`` ago at most, and not on its turn (the faces'
+        turns spread over the frames by their numbers)."""
+        every = self.config.search_every
+        if (every <= 1 or track.searched is None or track.hits < self.config.confirm_frames
+                or stamp - track.last_seen > COAST_MAX_GAP):
+            return False
+        return self._frames - track.searched < every and (self._frames + track.number) % every != 0
+
+    def _choose(self, tracks: list[Track], coasted: frozenset[int] = frozenset()) -> set[int]:
         """Which of this frame's faces (indices into ``tracks``) to classify: of the confirmed ones
-        (seen in ``confirm_frames`` frames: a face is classified once it is to be reported), every
-        face without probabilities yet, and of the others those last classified ``classify_every``
-        frames ago or more and, spread evenly over the frames, others / classify_every a frame on
-        average, those classified longest ago. So each face is classified every ``classify_every``
-        frames, a single one too (six faces at 2: three a frame; one: every other frame)."""
-        self._frames += 1
+        (seen in ``confirm_frames`` frames: a face is classified once it is to be reported) found in
+        this frame (not ``coasted``), every face without probabilities yet, and of the others those
+        last classified ``classify_every`` frames ago or more and, spread evenly over the frames,
+        others / classify_every a frame on average, those classified longest ago. So each face is
+        classified every ``classify_every`` frames, a single one too (six faces at 2: three a frame;
+        one: every other frame), or on the next frame it is searched in."""
         every = self.config.classify_every
         last = [track.classification for track in tracks]
-        confirmed = [k for k, track in enumerate(tracks) if track.hits >= self.config.confirm_frames]
+        confirmed = [k for k, track in enumerate(tracks)
+                     if track.hits >= self.config.confirm_frames and k not in coasted]
         fresh = {k for k in confirmed if last[k].scores is None}
         others = sorted((k for k in confirmed if k not in fresh), key=lambda k: last[k].frame)
         overdue = sum(self._frames - last[k].frame >= every for k in others)

@@ -143,6 +143,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "Smallest face side in source pixels; smaller faces are ignored.", TRACKING, range=(8, 4096)),
     P("max_faces", int, 10,
       "Most faces classified per frame (best score or largest first).", TRACKING, range=(1, 100)),
+    P("search_every", int, 2,
+      "Each confirmed face is searched for near its last box every this many frames, spread evenly over "
+      "the frames (with 2, half of the faces a frame); in between it coasts: its box is where its motion "
+      "predicts, and it is not classified. The frame after a whole-frame detection searches every face "
+      "(1: every face on every frame).", TRACKING, range=(1, 10)),
     P("classify_every", int, 2,
       "Each tracked face is classified every this many frames, a single face too: a frame classifies "
       "the faces just confirmed and, spread evenly, tracked / classify_every of the others, those "
@@ -275,6 +280,10 @@ CONSTANTS: tuple[Constant, ...] = (
     C("velocity_baseline", 0.1, (0.0, 1.0), "seconds",
       "Shortest time a track's velocity is measured over: over two frames a few milliseconds apart a "
       "pixel of jitter would read as a fast move."),
+    # --- the pipeline (fer_ros.core.pipeline)
+    C("coast_max_gap", 0.05, (0.0, 1.0), "seconds",
+      "A face coasts (search_every) only while the frames come at most this far apart (20 Hz and "
+      "faster): between slower frames a face moves too far to leave unsearched."),
 )
 del C
 

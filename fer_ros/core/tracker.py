@@ -43,6 +43,10 @@ class Track:
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
     velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
     roll: float = 0.0  # degrees, the face's roll as last read off its landmarks (fer_ros.core.framing)
+    number: int = 0  # the tracker's count of faces before this one: spreads the faces' searches over frames
+    # the pipeline's frame count when the tracking search last found it; None since a whole-frame
+    # detection found it (fer_ros.core.pipeline: which faces coast, see search_every)
+    searched: int | None = None
     classification: Classification = field(default_factory=Classification)
     smoothing: SmoothingState | None = None  # its smoothed emotion; None until first classified
     anchor: tuple[int, int, float] = field(init=False)  # (x, y, stamp) the velocity is next measured from
@@ -142,7 +146,7 @@ class IouTracker:
         for b, box in enumerate(boxes):
             if matched[b] is None:
                 matched[b] = Track(f"face_{self._next_id}", box, stamp, hits=sightings[b],
-                                   size=sizes[b] or max(box.width, box.height))
+                                   size=sizes[b] or max(box.width, box.height), number=self._next_id)
                 self._next_id += 1
                 self.tracks.append(matched[b])
         if len(self.tracks) > self.max_tracks:  # keep the most recently seen
