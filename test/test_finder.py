@@ -625,7 +625,9 @@ def coast_run(fps: float, frames: int = 20):
         for face in result.faces:
             track = p.tracker.get(face.track_id)
             error = min(abs(face.box.x - x) + abs(face.box.y - y) for x, y in squares)
-            this[face.track_id] = (track.classification.frame == p._frames, track.searched == p._frames, error)
+            found = track.searched == p._frames or index == 0
+            assert face.coasted == (not found)  # what the REP-155 output reads (no crop of a coasting face)
+            this[face.track_id] = (track.classification.frame == p._frames, found and index > 0, error)
         faces.append(this)
     return looked, faces
 

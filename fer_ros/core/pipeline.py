@@ -146,7 +146,7 @@ class EmotionPipeline:
                 if k in chosen or track.smoothing is None:  # else as its last classification left it
                     track.smoothing = self.smoother.update(track.smoothing, raw, stamp)
                 smoothed = self.smoother.emotion(track.smoothing)
-            faces.append(FaceEmotion(box, raw, track.track_id, smoothed, quality, square))
+            faces.append(FaceEmotion(box, raw, track.track_id, smoothed, quality, square, k in found.coasted))
         return FrameResult(faces, bgr.shape[1], bgr.shape[0],
                            {"detection": detected - started, "classification": classified - detected},
                            unconfirmed=unconfirmed, full_detection=found.full, faults=found.faults)

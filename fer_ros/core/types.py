@@ -92,6 +92,7 @@ class FaceEmotion:
     smoothed: SmoothedEmotion | None = None
     quality: Quality | None = None
     square: FaceSquare | None = None  # the face's FER2013 framing the classifier's crop was cut from
+    coasted: bool = False  # its box is where its motion puts it, not found in this frame (search_every)
 
     @property
     def emotion(self) -> str:

@@ -6,8 +6,9 @@ With ``hri_output: true`` fer_node publishes, besides /emotion, for every proces
 - per face, under ``humans/faces/<id>/``: ``roi`` (hri_msgs/NormalizedRegionOfInterest2D, the box in
   0..1 of the image, ``c`` the detection confidence), ``cropped`` (sensor_msgs/Image, bgr8: the
   face's FER2013 framing cut upright from the frame at ``hri_crop_size`` pixels, computed only
-  while someone subscribes) and ``expression`` (hri_msgs/Expression), each with the image's header,
-  on every frame the face is in.
+  while someone subscribes, on the frames the face is found in: not where it coasts, see
+  ``search_every``) and ``expression`` (hri_msgs/Expression), each with the image's header, on
+  every frame the face is in.
 
 Topic names are relative: in the root namespace (the launch file's default) they are REP-155's
 ``/humans/faces/...``. ``<id>`` is the face's id in /emotion (``face_12``). The per-face publishers
@@ -101,7 +102,7 @@ class HriOutput:
             xmin, ymin, xmax, ymax = normalized_roi(face.box, result.image_width, result.image_height)
             publishers.roi.publish(self.msgs.NormalizedRegionOfInterest2D(
                 header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=float(face.box.score)))
-            if face.square is not None and publishers.cropped.get_subscription_count() > 0:
+            if face.square is not None and not face.coasted and publishers.cropped.get_subscription_count() > 0:
                 publishers.cropped.publish(bgr_to_image(crop_square(bgr, face.square, size), header))
             publishers.expression.publish(self.msgs.Expression(
                 header=header, expression=expression.expression, valence=expression.valence,
