@@ -131,6 +131,21 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+def paced_run(run: Run, process: NodeProcess, link, tick, first, seconds: float, warmup: float) -> Pacer:
+    """Start a Pacer calling ``tick``, time ``process`` (:func:`timed_window`: its CPU share, or the
+    error, into ``run``), then stop the pacer, the process and ``link``; the pacer, with its timed stamps."""
+    pacer = Pacer(tick).start()
+    try:
+        run.cpu_share = timed_window(process, pacer, first, seconds, warmup)
+    except (RuntimeError, OSError) as failure:
+        run.error = str(failure)
+    finally:
+        pacer.stop()
+        process.stop()
+        link.close()
+    return pacer
+
+
 def timed_window(process: NodeProcess, pacer: Pacer, first, seconds: float, warmup: float,
                  startup: float = 60.0) -> float:
     """Wait for ``first()`` (the first answer), ``warmup`` s more, then time ``seconds`` s with the
@@ -172,15 +187,7 @@ def run_node(msgs, hri_output: bool, sequence, core: int, seconds: float, warmup
 
     params = ["num_threads:=1"] + (["hri_output:=true"] if hri_output else [])
     process = NodeProcess(params, namespace=NAMESPACE, env=one_thread_environment(), cpus={core})
-    pacer = Pacer(tick).start()
-    try:
-        run.cpu_share = timed_window(process, pacer, lambda: len(answers) > 0, seconds, warmup)
-    except (RuntimeError, OSError) as failure:
-        run.error = str(failure)
-    finally:
-        pacer.stop()
-        process.stop()
-        link.close()
+    pacer = paced_run(run, process, link, tick, lambda: len(answers) > 0, seconds, warmup)
     run.counts = process.frame_counts() or {}
     run.published = len(pacer.timed)
     arrivals = [answers.arrival(stamp) for stamp in pacer.timed]
@@ -240,15 +247,7 @@ def run_recognizer(msgs, sequence, core: int, seconds: float, warmup: float) -> 
     detector.track(ids, header(0))  # the crop publishers exist before the recognizer starts
     process = NodeProcess(["num_threads:=1"], namespace=NAMESPACE, executable="fer_hri_recognizer",
                           env=one_thread_environment(), cpus={core})
-    pacer = Pacer(tick).start()
-    try:
-        run.cpu_share = timed_window(process, pacer, lambda: any(listener.expressions.values()), seconds, warmup)
-    except (RuntimeError, OSError) as failure:
-        run.error = str(failure)
-    finally:
-        pacer.stop()
-        process.stop()
-        link.close()
+    pacer = paced_run(run, process, link, tick, lambda: any(listener.expressions.values()), seconds, warmup)
     counts = next((line.split("crop counts: ", 1)[1] for line in process.lines if "crop counts: " in line), "{}")
     run.counts = ast.literal_eval(counts)
     sent = [(face_id, stamp) for stamp in pacer.timed for face_id in ids]
