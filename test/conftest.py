@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,6 +36,23 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (from ../shared, absent on this machine)")
     return path
+
+
+def sourced_env(probe: str, script: Path, missing: str) -> dict:
+    """The environment in which ``python -c probe`` works: this one, or this one plus what ``script``
+    (an env.sh of ../shared) sets; skips the test when neither works (``missing`` says what is absent)."""
+    env = dict(os.environ)
+    if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0:
+        return env
+    if not script.exists():
+        pytest.skip(f"{missing} and {script} is absent")
+    dump = subprocess.run(["bash", "-c", f". {script} && env -0"], env=env, capture_output=True,
+                          check=True).stdout.decode()
+    env = dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"`{probe}` fails even with {script}: {done.stderr.strip()[-300:]}")
+    return env
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import subprocess
 import sys
 
-import pytest
-
-from conftest import SHARED
+from conftest import SHARED, sourced_env
 
 ROS4HRI = SHARED / "ros4hri"
 ROS4HRI_ENV = ROS4HRI / "env.sh"
@@ -26,18 +23,7 @@ PROBE = "from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInteres
 def hri_env() -> dict:
     """The environment in which a subprocess imports hri_msgs: this one, or this one plus
     ../shared/ros4hri (its env.sh, sourced in a shell); skips the test when neither works."""
-    env = dict(os.environ)
-    if subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True).returncode == 0:
-        return env
-    if not ROS4HRI_ENV.exists():
-        pytest.skip(f"hri_msgs is not installed (apt install ros-<distro>-hri-msgs) and {ROS4HRI_ENV} is absent")
-    dump = subprocess.run(["bash", "-c", f". {ROS4HRI_ENV} && env -0"], env=env, capture_output=True,
-                          check=True).stdout.decode()
-    env = dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
-    probe = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"hri_msgs does not import even with {ROS4HRI_ENV}: {probe.stderr.strip()[-300:]}")
-    return env
+    return sourced_env(PROBE, ROS4HRI_ENV, "hri_msgs is not installed (apt install ros-<distro>-hri-msgs)")
 
 
 def without_hri_env() -> dict:

@@ -22,7 +22,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, sourced_env
 from fer_ros.core import schema
 
 LAUNCH_FILE = REPO / "launch" / "fer.launch.py"
@@ -34,9 +34,7 @@ PROBE = "import launch, launch_ros, launch_testing, ros2launch"
 @functools.cache
 def launch_env() -> dict:
     """The environment in which launch and ros2 work: this one, or this one plus ../shared/ros2cli."""
-    env = dict(os.environ)
-    if subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True).returncode == 0:
-        return env
+    return sourced_env(PROBE, ROS2CLI_ENV, "launch/launch_ros/ros2cli are not importable (not on PyPI)")
     if not ROS2CLI_ENV.exists():
         pytest.skip(f"launch/launch_ros/ros2cli are not importable (not on PyPI) and {ROS2CLI_ENV} is absent")
     dump = subprocess.run(["bash", "-c", f". {ROS2CLI_ENV} && env -0"], env=env, capture_output=True,
