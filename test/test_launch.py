@@ -35,15 +35,6 @@ PROBE = "import launch, launch_ros, launch_testing, ros2launch"
 def launch_env() -> dict:
     """The environment in which launch and ros2 work: this one, or this one plus ../shared/ros2cli."""
     return sourced_env(PROBE, ROS2CLI_ENV, "launch/launch_ros/ros2cli are not importable (not on PyPI)")
-    if not ROS2CLI_ENV.exists():
-        pytest.skip(f"launch/launch_ros/ros2cli are not importable (not on PyPI) and {ROS2CLI_ENV} is absent")
-    dump = subprocess.run(["bash", "-c", f". {ROS2CLI_ENV} && env -0"], env=env, capture_output=True,
-                          check=True).stdout.decode()
-    env = dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
-    probe = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"launch tools do not import even with {ROS2CLI_ENV}: {probe.stderr.strip()[-300:]}")
-    return env
 
 
 # Loads the launch description as `ros2 launch` would, declares the given arguments, and runs the
