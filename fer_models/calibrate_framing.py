@@ -37,9 +37,8 @@ from fer_ros.core.framing import eye_line_angle, framing_path
 from fer_ros.core.types import Box
 from fer_models import hri_crops, shared_data
 from fer_models.data import load_split
-from fer_models.placement import Placement, backgrounds, match, place
+from fer_models.placement import SIZES, Placement, backgrounds, match, place, random_placement
 
-SIZES = (60, 200)  # face sides in pixels, drawn uniformly
 ROLL = (8.0, 25.0)  # degrees a face is rolled by (either way) to measure a detector's eye-line gain
 CROP_ROLL = 25.0  # /aligned crops: faces rolled uniformly within this many degrees either way
 
@@ -87,9 +86,8 @@ def calibrate(finder, faces: np.ndarray, photos: list, seed: int, progress=None)
     rows = {"full": [], "near": []}
     gains = {"full": [], "near": []}
     for i, face in enumerate(faces):
-        side = int(rng.integers(SIZES[0], SIZES[1] + 1))
-        room = int(side * 0.75)
-        where = Placement(float(rng.integers(room, width - room)), float(rng.integers(room, height - room)), side)
+        where = random_placement(rng, width, height)
+        side = where.side
         roll = float(rng.uniform(*ROLL)) * rng.choice((-1, 1))
         background = photos[i % len(photos)][1]
         upright = found_boxes(finder, place(background, face, where), where)

@@ -23,9 +23,12 @@ def training_command(args: dict) -> str:
     for key, value in args.items():
         flag = "--" + key.replace("_", "-")
         unused = ((key == "ferplus_mix" and not args.get("ferplus"))
-                  or (key.startswith("teacher_") and not args.get("teacher")))
-        if value is None or value is False or unused:
+                  or (key.startswith("teacher_") and not args.get("teacher"))
+                  or (key == "framing_mix" and not args.get("framings")))
+        if value is None or value is False or value == [] or unused:
             continue
+        if isinstance(value, list):
+            value = " ".join(map(str, value))
         parts.append(flag if value is True else f"{flag} {value}")
     return " \\\n    ".join(parts)
 
@@ -63,6 +66,14 @@ def lineage(args: dict, initial_run: Path | None) -> list[str]:
     """Card lines for where the run's targets and starting weights came from (distillation,
     ``--initial-weights``), with the starting run's own command when its folder is given."""
     lines = []
+    if args.get("framings"):
+        lines.append(
+            f"- Detector framings (`--framings`): with probability {args['framing_mix']:g}, a Training face was "
+            "first cut again at the square the pipeline cropped it at when one of these detectors (drawn at "
+            "random) found it placed in a camera frame, so that the model learns each label from the crops "
+            "it gets through a detector, not from FER2013's own framing alone; the files were written by "
+            "`python -m fer_models.detector_framings` (docs/training.md): "
+            + ", ".join(f"`{path}`" for path in args["framings"]) + ".")
     if args.get("teacher"):
         lines.append(
             f"- Distillation: each target is {1 - args['teacher_mix']:g} x the (smoothed) label + "
@@ -101,7 +112,9 @@ def render(run: Path, onnx: Path, evaluation: dict, runtimes: dict | None, log: 
         f"ONNX file: `{onnx.name}`, "
         f"{onnx.stat().st_size / 1e6:.2f} MB, SHA-256 `{spec['sha256']}`.",
         f"- Input: {spec['input_size']}x{spec['input_size']} grey face crop, values 0..255 (scaled inside the "
-        "network); the node crops the detected box with a 10% margin, converts to grey and resizes.",
+        "network); the node cuts each face's square as FER2013 framed its faces (fer_ros.core.framing: the "
+        "detector's box mapped by its calibration, turned upright by the eye line where the detector gives "
+        "one, the image's edge repeated past its border), in grey, area-averaged to that size.",
         f"- Output: probabilities in the order {', '.join(spec['labels'])}.",
         f"- Runtime: ONNX Runtime (exported with tf2onnx, opset 17; parity with Keras checked at export)."
         + (" Exported with `--flip-average`: the graph runs the network on the face and on its mirror "

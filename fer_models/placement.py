@@ -25,6 +25,7 @@ from fer_ros.core.image import FRAME_SIZE
 CONTEXT = 2.0  # side of the patch placed (face and blurred surround), in face sides
 OPAQUE, FADED = 0.75, 0.9  # the surround covers the background up to OPAQUE of the patch's radius, none past FADED
 SHARED_BACKGROUNDS = ("dlib_dogs.jpg",)
+SIZES = (60, 200)  # face sides in pixels of a random placement, drawn uniformly
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class Placement:
     def reach(self) -> float:
         """How far from the centre the placed patch changes the frame, in pixels."""
         return FADED * CONTEXT * self.side / 2
+
+
+def random_placement(rng: np.random.Generator, width: int, height: int, sizes=SIZES) -> Placement:
+    """An upright face of a side drawn from ``sizes`` (pixels), anywhere in a ``width`` x ``height``
+    frame with room for its surround."""
+    side = int(rng.integers(sizes[0], sizes[1] + 1))
+    room = int(side * 0.75)
+    return Placement(float(rng.integers(room, width - room)), float(rng.integers(room, height - room)), side)
 
 
 def cover(bgr: np.ndarray, size=FRAME_SIZE) -> np.ndarray:

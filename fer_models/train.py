@@ -61,6 +61,7 @@ ZOOM = 0.15                   # scale 1 +- 0.15
 SHIFT = 0.1                   # translation up to +-10% of the size
 CONTRAST = 0.3                # contrast 1 +- 0.3 around the face's mean
 RANDOM_ERASING = 0.4          # probability of one rectangle of noise (2-25% of the face)
+FRAMING_MIX = 0.5             # with --framings: probability a face is first cut as a detector cut it
 # Optional targets (off unless --ferplus / --teacher is given): (1 - mix) x label + mix x other.
 FERPLUS_MIX = 0.5             # FER+ vote fractions (fer2013new.csv)
 TEACHER_MIX = 0.5             # a trained teacher's predictions on each augmented batch
@@ -97,6 +98,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float, default=LABEL_SMOOTHING)
     p.add_argument("--random-erasing", type=float, default=RANDOM_ERASING,
                    help="probability of covering a random rectangle of each training face with noise")
+    p.add_argument("--framings", nargs="+", default=[], metavar="NPZ",
+                   help="per-face detector framings of the Training faces (fer_models.detector_framings): "
+                        "with probability --framing-mix a face is first cut as one of these detectors "
+                        "(drawn at random) cut it in a camera frame, so the model learns its labels "
+                        "from the crops it will see through the pipeline")
+    p.add_argument("--framing-mix", type=float, default=FRAMING_MIX,
+                   help="probability a face with a detector framing is cut by it")
     p.add_argument("--class-weight-power", type=float, default=CLASS_WEIGHT_POWER,
                    help="class weight = (n_max / n_class) ** power; 0 turns class weighting off")
     p.add_argument("--patience", type=int, default=PATIENCE,
@@ -131,14 +139,19 @@ def targets(split, ferplus_mix: float) -> np.ndarray:
 
 
 # --- Augmentation -----------------------------------------------------------------------------------
-def augment(images: np.ndarray, rng: np.random.Generator, erasing: float = 0.0) -> np.ndarray:
+def augment(images: np.ndarray, rng: np.random.Generator, erasing: float = 0.0,
+            framings: np.ndarray | None = None, framing_mix: float = 0.0) -> np.ndarray:
     """Random mirror, rotation (ROTATION_DEGREES), zoom (ZOOM), shift (SHIFT) and contrast (CONTRAST)
     of a batch ``(n, 48, 48, 1)``, and with probability ``erasing`` a rectangle of noise (random
-    erasing). Runs on the host with OpenCV, so every Keras backend sees the same augmentation at the
-    same cost (Keras' own random layers are slow on JAX)."""
+    erasing). With ``framings`` ``(n, detectors, 4)`` (:func:`load_framings`), each face first
+    becomes, with probability ``framing_mix``, the crop a detector drawn at random took of it
+    (:func:`reframe`). Runs on the host with OpenCV, so every Keras backend sees the same
+    augmentation at the same cost (Keras' own random layers are slow on JAX)."""
     import cv2
 
     n, height, width = images.shape[:3]
+    if framings is not None:
+        images = reframe(images, framings, rng, framing_mix)
     out = np.empty_like(images)
     angles = rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES, n)
     scales = 1 + rng.uniform(-ZOOM, ZOOM, n)
@@ -156,6 +169,47 @@ def augment(images: np.ndarray, rng: np.random.Generator, erasing: float = 0.0) 
         out[i, :, :, 0] = np.clip((image - mean) * contrasts[i] + mean, 0, 255)
     if erasing > 0:  # drawn after the rest, so erasing=0 keeps earlier runs' augmentation
         erase_rectangles(out, rng, erasing)
+    return out
+
+
+def reframe(images: np.ndarray, framings: np.ndarray, rng: np.random.Generator, mix: float) -> np.ndarray:
+    """A copy of ``images`` ``(n, 48, 48, 1)`` where, with probability ``mix``, a face is cut again at
+    the square one detector (drawn at random among ``framings`` ``(n, detectors, 4)``: dx, dy, side,
+    angle relative to the face's square, fer_models.detector_framings) cropped it at in a camera
+    frame, by the pipeline's own crop (fer_ros.core.framing.crop_square: edges repeated past the
+    border). Faces the drawn detector did not find keep their framing."""
+    from fer_ros.core.framing import crop_square
+    from fer_ros.core.types import FaceSquare
+
+    n, size = images.shape[0], images.shape[1]
+    chosen = rng.random(n) < mix
+    which = rng.integers(0, framings.shape[1], n)
+    out = images.copy()
+    for i in np.flatnonzero(chosen):
+        dx, dy, side, angle = framings[i, which[i]]
+        if np.isnan(side):
+            continue
+        square = FaceSquare(size / 2 + dx * size, size / 2 + dy * size, side * size, float(angle))
+        out[i, :, :, 0] = crop_square(images[i, :, :, 0], square, size)
+    return out
+
+
+def load_framings(paths: list[str], faces: int) -> np.ndarray | None:
+    """``(faces, len(paths), 4)`` detector framings of the first ``faces`` Training faces from the
+    ``.npz`` files of fer_models.detector_framings (NaN where a file stops before a face, or its
+    detector did not find it), or None without ``paths``."""
+    if not paths:
+        return None
+    out = np.full((faces, len(paths), 4), np.nan, np.float32)
+    for k, path in enumerate(paths):
+        if not Path(path).is_file():
+            raise SystemExit(f"--framings {path}: no such file; write it with python -m fer_models.detector_framings")
+        with np.load(path) as stored:
+            rows = stored["framings"][:faces]
+            if list(stored["columns"]) != ["dx", "dy", "side", "angle"] or rows.ndim != 2:
+                raise SystemExit(f"--framings {path}: not the Training faces' framings written by "
+                                 "python -m fer_models.detector_framings")
+        out[:len(rows), k] = rows
     return out
 
 
@@ -196,10 +250,12 @@ class Teacher:
 
 
 def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: float = 0.0,
-                      teacher: Teacher | None = None, teacher_mix: float = 0.0):
+                      teacher: Teacher | None = None, teacher_mix: float = 0.0,
+                      framings: np.ndarray | None = None, framing_mix: float = 0.0):
     """A Keras dataset of shuffled, augmented training batches, prepared by worker threads. With a
     ``teacher``, each batch's targets mix in its predictions for the augmented faces themselves
-    (online distillation), weighted ``teacher_mix``."""
+    (online distillation), weighted ``teacher_mix``; with ``framings``, faces are cut as detectors
+    cut them (:func:`augment`)."""
     import cv2
     import keras
 
@@ -217,7 +273,8 @@ def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: 
         def __getitem__(self, index):
             rows = self.order[index * batch_size:(index + 1) * batch_size]
             rng = np.random.default_rng((seed, self.epoch, index))
-            faces, targets = augment(x[rows], rng, erasing), y[rows]
+            faces = augment(x[rows], rng, erasing, None if framings is None else framings[rows], framing_mix)
+            targets = y[rows]
             if teacher is not None:
                 targets = (1 - teacher_mix) * targets + teacher_mix * teacher.targets(faces)
             return faces, targets, sample_weight[rows]
@@ -369,8 +426,9 @@ def main(argv=None) -> int:
     weights = class_weights(train.labels, args.class_weight_power)
     sample_weight = np.array([weights[c] for c in train.labels], np.float32)
     teacher = Teacher(args.teacher, args.teacher_temperature) if args.teacher else None
+    framings = load_framings(args.framings, len(train))
     batches = augmented_batches(x_train, y_train, sample_weight, args.batch_size, args.seed,
-                                args.random_erasing, teacher, args.teacher_mix)
+                                args.random_erasing, teacher, args.teacher_mix, framings, args.framing_mix)
 
     # --- Model ------------------------------------------------------------------------------------
     model = make_model(args)

@@ -96,6 +96,25 @@ def test_every_detector_ships_its_calibration_with_the_command_that_made_it(dete
     assert (framing.full.eye_gain is not None) == (detector == "yunet")  # landmarks: YuNet only
 
 
+def test_detector_framings_record_where_the_pipeline_crops_each_training_face(fer_csv, tmp_path):
+    """fer_models.detector_framings (what `fer_models.train --framings` trains on): Haar, as the
+    pipeline runs it, on 30 placed Training faces; each face found has the calibrated square's
+    offset and side relative to its own, near its own (the calibration is a median)."""
+    from fer_models import detector_framings
+
+    out = tmp_path / "haar.npz"
+    assert detector_framings.main(["--detector", "haar", "--data", str(fer_csv), "--limit", "30",
+                                   "--out", str(out)]) == 0
+    with np.load(out) as stored:
+        rows, columns = stored["framings"], list(stored["columns"])
+        assert str(stored["detector"]) == "haar" and "--limit 30" in str(stored["command"])
+    assert rows.shape == (30, 4) and columns == ["dx", "dy", "side", "angle"]
+    found = rows[~np.isnan(rows[:, 0])]
+    assert len(found) >= 10
+    assert 0.8 < np.median(found[:, 2]) < 1.25 and np.abs(np.median(found[:, :2], axis=0)).max() < 0.1
+    assert (found[:, 3] == 0).all()  # Haar gives no eye line: its crops are never turned
+
+
 def test_a_detector_without_calibration_fails_with_the_command_to_make_it():
     with pytest.raises(ModelError, match="calibrate_framing --detector nobody"):
         load_framing("nobody")

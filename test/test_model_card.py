@@ -59,3 +59,15 @@ def test_model_card_lineage_shows_teacher_and_the_starting_run_command(tmp_path)
     assert "Started from the trained weights `w16.keras`" in text and "--lr 0.003" in text
     assert "which ran 2 epochs" in text
     assert lineage({"teacher": None}, None) == []
+
+
+def test_model_card_shows_the_detector_framings_a_run_trained_on():
+    from fer_models.model_card import lineage, training_command
+
+    args = {"width": 32, "framings": ["runs/haar.npz", "runs/yunet.npz"], "framing_mix": 0.5}
+    assert "--framings runs/haar.npz runs/yunet.npz \\\n    --framing-mix 0.5" in training_command(args)
+    text = "\n".join(lineage(args, None))
+    assert "with probability 0.5, a Training face was first cut again" in text
+    assert "`runs/haar.npz`, `runs/yunet.npz`" in text
+    plain = {"width": 32, "framings": [], "framing_mix": 0.5}  # without framings the mix is not shown
+    assert "framing" not in training_command(plain) and lineage(plain, None) == []

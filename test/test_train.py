@@ -159,3 +159,45 @@ def test_the_defaults_are_the_shipped_default_models_recipe():
     places = {"data", "out", "epochs", "time_budget", "patience", "no_progress"}
     assert {k: v for k, v in defaults.items() if k not in places} == \
         {k: v for k, v in recorded.items() if k not in places}
+
+
+def test_reframe_cuts_a_face_at_its_detectors_square_or_leaves_it():
+    """--framings: a face is cut again at the square a detector's crop took of it (here: its left
+    half, or all of it), by the pipeline's crop; a face the drawn detector missed, or with mix 0,
+    keeps its own framing."""
+    from fer_models.train import augment, reframe
+
+    yy, xx = np.mgrid[0:48, 0:48]
+    faces = np.repeat((xx * 5.0 + yy * 0.1)[None, :, :, None], 3, axis=0).astype(np.float32)
+    nan = [np.nan] * 4
+    framings = np.array([[[0.0, 0.0, 1.0, 0.0]],  # the face's own square
+                         [[-0.25, 0.0, 0.5, 0.0]],  # its left half, centred a quarter of a side left
+                         [nan]], np.float32)  # not found
+    out = reframe(faces, framings, np.random.default_rng(0), mix=1.0)
+    np.testing.assert_allclose(out[0], faces[0], atol=1e-3)
+    # the left half, twice as large: output pixel u samples face pixel x = u / 2 - 0.25 (the edge
+    # repeated left of 0), and row 24 face row 23.75
+    x = np.maximum(0, np.arange(48) / 2 - 0.25)
+    np.testing.assert_allclose(out[1, 24, :, 0], 5.0 * x + 0.1 * 23.75, atol=1e-3)
+    np.testing.assert_array_equal(out[2], faces[2])
+    np.testing.assert_array_equal(reframe(faces, framings, np.random.default_rng(0), mix=0.0), faces)
+    # without framings augment draws as it always did: earlier runs' augmentation is unchanged
+    np.testing.assert_array_equal(augment(faces, np.random.default_rng(7)),
+                                  augment(faces, np.random.default_rng(7), framings=None, framing_mix=1.0))
+
+
+def test_framings_files_are_read_by_training_face_and_checked(tmp_path):
+    from fer_models.train import load_framings
+
+    rows = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.savez(tmp_path / "a.npz", framings=rows, columns=np.array(["dx", "dy", "side", "angle"]))
+    np.savez(tmp_path / "bad.npz", framings=rows, columns=np.array(["x", "y", "w", "h"]))
+    assert load_framings([], 3) is None
+    loaded = load_framings([str(tmp_path / "a.npz")] * 2, 3)
+    assert loaded.shape == (3, 2, 4)
+    np.testing.assert_array_equal(loaded[:2, 1], rows)
+    assert np.isnan(loaded[2]).all()  # a face past the file's end has no framing
+    with pytest.raises(SystemExit, match="detector_framings"):
+        load_framings([str(tmp_path / "bad.npz")], 3)
+    with pytest.raises(SystemExit, match="no such file"):
+        load_framings([str(tmp_path / "none.npz")], 3)
