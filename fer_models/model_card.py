@@ -71,7 +71,9 @@ def lineage(args: dict, initial_run: Path | None) -> list[str]:
             f"- Detector framings (`--framings`): with probability {args['framing_mix']:g}, a Training face was "
             "first cut again at the square the pipeline cropped it at when one of these detectors (drawn at "
             "random) found it placed in a camera frame, so that the model learns each label from the crops "
-            "it gets through a detector, not from FER2013's own framing alone; the files were written by "
+            "it gets through a detector, not from FER2013's own framing alone"
+            + ("; the teacher saw each face as FER2013 framed it" if args.get("teacher") else "")
+            + "; the files were written by "
             "`python -m fer_models.detector_framings` (docs/training.md): "
             + ", ".join(f"`{path}`" for path in args["framings"]) + ".")
     if args.get("teacher"):

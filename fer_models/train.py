@@ -139,19 +139,14 @@ def targets(split, ferplus_mix: float) -> np.ndarray:
 
 
 # --- Augmentation -----------------------------------------------------------------------------------
-def augment(images: np.ndarray, rng: np.random.Generator, erasing: float = 0.0,
-            framings: np.ndarray | None = None, framing_mix: float = 0.0) -> np.ndarray:
+def augment(images: np.ndarray, rng: np.random.Generator, erasing: float = 0.0) -> np.ndarray:
     """Random mirror, rotation (ROTATION_DEGREES), zoom (ZOOM), shift (SHIFT) and contrast (CONTRAST)
     of a batch ``(n, 48, 48, 1)``, and with probability ``erasing`` a rectangle of noise (random
-    erasing). With ``framings`` ``(n, detectors, 4)`` (:func:`load_framings`), each face first
-    becomes, with probability ``framing_mix``, the crop a detector drawn at random took of it
-    (:func:`reframe`). Runs on the host with OpenCV, so every Keras backend sees the same
-    augmentation at the same cost (Keras' own random layers are slow on JAX)."""
+    erasing). Runs on the host with OpenCV, so every Keras backend sees the same augmentation at the
+    same cost (Keras' own random layers are slow on JAX)."""
     import cv2
 
     n, height, width = images.shape[:3]
-    if framings is not None:
-        images = reframe(images, framings, rng, framing_mix)
     out = np.empty_like(images)
     angles = rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES, n)
     scales = 1 + rng.uniform(-ZOOM, ZOOM, n)
@@ -254,8 +249,10 @@ def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: 
                       framings: np.ndarray | None = None, framing_mix: float = 0.0):
     """A Keras dataset of shuffled, augmented training batches, prepared by worker threads. With a
     ``teacher``, each batch's targets mix in its predictions for the augmented faces themselves
-    (online distillation), weighted ``teacher_mix``; with ``framings``, faces are cut as detectors
-    cut them (:func:`augment`)."""
+    (online distillation), weighted ``teacher_mix``. With ``framings`` (:func:`load_framings`), a
+    face is first cut, with probability ``framing_mix``, as a detector drawn at random cut it
+    (:func:`reframe`); the teacher still sees it as FER2013 framed it, augmented the same way, so
+    the model learns to say from a detector's crop what the teacher says from FER2013's."""
     import cv2
     import keras
 
@@ -272,11 +269,13 @@ def augmented_batches(x, y, sample_weight, batch_size: int, seed: int, erasing: 
 
         def __getitem__(self, index):
             rows = self.order[index * batch_size:(index + 1) * batch_size]
-            rng = np.random.default_rng((seed, self.epoch, index))
-            faces = augment(x[rows], rng, erasing, None if framings is None else framings[rows], framing_mix)
-            targets = y[rows]
-            if teacher is not None:
-                targets = (1 - teacher_mix) * targets + teacher_mix * teacher.targets(faces)
+            key = (seed, self.epoch, index)
+            cut = x[rows] if framings is None else reframe(x[rows], framings[rows],
+                                                          np.random.default_rng((*key, 1)), framing_mix)
+            faces, targets = augment(cut, np.random.default_rng(key), erasing), y[rows]
+            if teacher is not None:  # the same augmentation of the faces as FER2013 framed them
+                seen = faces if framings is None else augment(x[rows], np.random.default_rng(key), erasing)
+                targets = (1 - teacher_mix) * targets + teacher_mix * teacher.targets(seen)
             return faces, targets, sample_weight[rows]
 
         def on_epoch_end(self):

@@ -106,6 +106,19 @@ def test_teacher_targets_are_softened_distributions(tmp_path):
     np.testing.assert_allclose(targets, 0.75 * labels[batches.order] + 0.25 * teacher.targets(faces), atol=1e-6)
     assert not np.array_equal(faces, images[batches.order])  # the teacher saw the augmented faces
 
+    # with detector framings the model sees a detector's crop, the teacher FER2013's own framing of
+    # the same face, augmented alike (faces all cut to their left half here: framing_mix 1)
+    from fer_models.train import augment
+
+    framings = np.tile(np.array([[[-0.25, 0.0, 0.5, 0.0]]], np.float32), (5, 1, 1))
+    batches = augmented_batches(images, labels, np.ones(5, np.float32), 5, seed=1, teacher=teacher,
+                                teacher_mix=0.25, framings=framings, framing_mix=1.0)
+    faces, targets, _ = batches[0]
+    rows, key = batches.order, (1, batches.epoch, 0)
+    as_framed = augment(images[rows], np.random.default_rng(key))
+    np.testing.assert_allclose(targets, 0.75 * labels[rows] + 0.25 * teacher.targets(as_framed), atol=1e-6)
+    assert not np.allclose(faces, as_framed, atol=1)  # the model saw the detector's (left-half) crops
+
 
 def test_augment_keeps_shape_range_and_is_seeded():
     from fer_models.train import augment
@@ -165,7 +178,7 @@ def test_reframe_cuts_a_face_at_its_detectors_square_or_leaves_it():
     """--framings: a face is cut again at the square a detector's crop took of it (here: its left
     half, or all of it), by the pipeline's crop; a face the drawn detector missed, or with mix 0,
     keeps its own framing."""
-    from fer_models.train import augment, reframe
+    from fer_models.train import reframe
 
     yy, xx = np.mgrid[0:48, 0:48]
     faces = np.repeat((xx * 5.0 + yy * 0.1)[None, :, :, None], 3, axis=0).astype(np.float32)
@@ -181,9 +194,6 @@ def test_reframe_cuts_a_face_at_its_detectors_square_or_leaves_it():
     np.testing.assert_allclose(out[1, 24, :, 0], 5.0 * x + 0.1 * 23.75, atol=1e-3)
     np.testing.assert_array_equal(out[2], faces[2])
     np.testing.assert_array_equal(reframe(faces, framings, np.random.default_rng(0), mix=0.0), faces)
-    # without framings augment draws as it always did: earlier runs' augmentation is unchanged
-    np.testing.assert_array_equal(augment(faces, np.random.default_rng(7)),
-                                  augment(faces, np.random.default_rng(7), framings=None, framing_mix=1.0))
 
 
 def test_framings_files_are_read_by_training_face_and_checked(tmp_path):
