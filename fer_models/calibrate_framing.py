@@ -220,18 +220,24 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def placement_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of a tool that places Training faces and runs a detector on them: YuNet's file, the
+    data, the background photos and the seed of the placements."""
+    parser.add_argument("--yunet-model", default="", help="YuNet ONNX file (detector yunet)")
+    parser.add_argument("--data", default=str(shared_data.FER_CSV),
+                        help=f"FER2013 csv (default {shared_data.FER_CSV}); Training is used")
+    parser.add_argument("--scenes", default=str(shared_data.SCENES), help="folder with the shared background photo")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_models.calibrate_framing",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--detector", required=True,
                         help="detector backend to calibrate (haar, yunet), or the crops of ROS4HRI's face "
                              "detector (hri_face_detect: /cropped, hri_face_detect_aligned: /aligned)")
-    parser.add_argument("--yunet-model", default="", help="YuNet ONNX file (detector yunet)")
-    parser.add_argument("--data", default=str(shared_data.FER_CSV),
-                        help=f"FER2013 csv (default {shared_data.FER_CSV}); Training is used")
-    parser.add_argument("--scenes", default=str(shared_data.SCENES), help="folder with the shared background photo")
+    placement_arguments(parser)
     parser.add_argument("--faces", type=int, default=3000, help="Training faces placed (default 3000)")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="file to write (default: the detector's calibration file)")
     args = parser.parse_args(argv)
     if args.detector in hri_crops.SOURCES:

@@ -26,8 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_models import shared_data
-from fer_models.calibrate_framing import progress_line, sha256_file
+from fer_models.calibrate_framing import placement_arguments, progress_line, sha256_file
 from fer_models.data import load_split
 from fer_models.placement import backgrounds, match, place, random_placement
 
@@ -59,12 +58,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_models.detector_framings",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--detector", required=True, help="detector backend (haar, yunet)")
-    parser.add_argument("--yunet-model", default="", help="YuNet ONNX file (detector yunet)")
-    parser.add_argument("--data", default=str(shared_data.FER_CSV),
-                        help=f"FER2013 csv (default {shared_data.FER_CSV}); Training is used")
-    parser.add_argument("--scenes", default=str(shared_data.SCENES), help="folder with the shared background photo")
+    placement_arguments(parser)
     parser.add_argument("--limit", type=int, default=0, help="only the first N Training faces (smoke tests)")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help=".npz to write")
     args = parser.parse_args(argv)
 

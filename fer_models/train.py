@@ -193,15 +193,17 @@ def load_framings(paths: list[str], faces: int) -> np.ndarray | None:
     """``(faces, len(paths), 4)`` detector framings of the first ``faces`` Training faces from the
     ``.npz`` files of fer_models.detector_framings (NaN where a file stops before a face, or its
     detector did not find it), or None without ``paths``."""
+    from fer_models.detector_framings import COLUMNS
+
     if not paths:
         return None
-    out = np.full((faces, len(paths), 4), np.nan, np.float32)
+    out = np.full((faces, len(paths), len(COLUMNS)), np.nan, np.float32)
     for k, path in enumerate(paths):
         if not Path(path).is_file():
             raise SystemExit(f"--framings {path}: no such file; write it with python -m fer_models.detector_framings")
         with np.load(path) as stored:
             rows = stored["framings"][:faces]
-            if list(stored["columns"]) != ["dx", "dy", "side", "angle"] or rows.ndim != 2:
+            if tuple(stored["columns"]) != COLUMNS or rows.ndim != 2:
                 raise SystemExit(f"--framings {path}: not the Training faces' framings written by "
                                  "python -m fer_models.detector_framings")
         out[:len(rows), k] = rows
