@@ -24,6 +24,7 @@ framing is measured relative to the whole crop (:func:`calibrate_crops`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -87,7 +88,6 @@ def calibrate(finder, faces: np.ndarray, photos: list, seed: int, progress=None)
     gains = {"full": [], "near": []}
     for i, face in enumerate(faces):
         where = random_placement(rng, width, height)
-        side = where.side
         roll = float(rng.uniform(*ROLL)) * rng.choice((-1, 1))
         background = photos[i % len(photos)][1]
         upright = found_boxes(finder, place(background, face, where), where)
@@ -98,7 +98,7 @@ def calibrate(finder, faces: np.ndarray, photos: list, seed: int, progress=None)
             rows[kind].append(measure(box, where))
             if box.landmarks:  # the same face rolled: how much of the roll does its eye line show?
                 if turned is None:
-                    rolled = Placement(where.cx, where.cy, side, roll)
+                    rolled = dataclasses.replace(where, roll=roll)
                     turned = found_boxes(finder, place(background, face, rolled), rolled)
                 if turned[kind] is not None:
                     gains[kind].append((eye_line_angle(turned[kind].landmarks) - rows[kind][-1][3]) / roll)
