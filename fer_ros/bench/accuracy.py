@@ -1,6 +1,7 @@
 """Accuracy of the whole pipeline (detector, crop, classifier) on faces as a camera sees them.
 
     python -m fer_ros.bench.accuracy [--faces N] [--json accuracy.json] [--yunet-model PATH] [--jobs 2]
+    python -m fer_ros.bench.accuracy --compare BEFORE.json AFTER.json
 
 Every FER2013 PublicTest face (never PrivateTest) is placed into 640x480 frames twice
 (fer_models.placement): upright, and rolled by 10 or 20 degrees either way; at 60, 100, 150 or 200
@@ -20,6 +21,10 @@ classifier directly (their 48x48 FER2013 crops), per-class recall, and all of it
 position and roll; then the targets: found-face accuracy at least direct minus 1.5 points, YuNet at
 least Haar on the faces both find, and YuNet losing at most 2 points at +-20 degrees roll against
 the same faces upright.
+
+``--compare`` reads two runs' ``--json`` files (the same faces and placements, e.g. before and after
+a model or crop change) and compares them face by face: on the faces both runs found, each run's
+accuracy, the faces only one of them gets right and the sign test's z.
 """
 
 from __future__ import annotations
@@ -290,6 +295,64 @@ def targets(placed: list[Placed], truth: np.ndarray, table: dict, results: dict)
     return found
 
 
+@dataclass(frozen=True)
+class Change:
+    """One system, model and path of two runs, face by face on the faces both found."""
+
+    key: str  # system/model/path
+    faces: int
+    before: float | None
+    after: float | None
+    after_only: int  # faces only the second run gets right
+    before_only: int
+
+    @property
+    def points(self) -> float | None:
+        return None if self.before is None else 100 * (self.after - self.before)
+
+    @property
+    def z(self) -> float:
+        """The sign test's z: (after_only - before_only) / sqrt(after_only + before_only)."""
+        changed = self.after_only + self.before_only
+        return (self.after_only - self.before_only) / changed ** 0.5 if changed else 0.0
+
+
+def compare(before: dict, after: dict, truth: np.ndarray) -> list[Change]:
+    """Face by face, every system/model/path in both runs' ``--json`` reports; ``truth``: the label of
+    each PublicTest face benchmarked. Runs of different faces or placements cannot be compared."""
+    if before["placed"] != after["placed"]:
+        raise ValueError("the two runs placed different faces (run both with the same --faces)")
+    faces = [p["face"] for p in before["placed"]]
+    if max(faces) >= len(truth):
+        raise ValueError(f"the runs used {max(faces) + 1} faces, the labels given cover {len(truth)}")
+    truth_placed = np.asarray(truth)[faces]
+    changes = []
+    for system, result in before["systems"].items():
+        other = after["systems"].get(system, {}).get("labels", {})
+        for key, labels in result.get("labels", {}).items():
+            if key not in other:
+                continue
+            a, b = np.asarray(labels), np.asarray(other[key])
+            both = (a >= 0) & (b >= 0)
+            right_a, right_b = a[both] == truth_placed[both], b[both] == truth_placed[both]
+            path, model = key.split("/")
+            changes.append(Change(f"{system}/{model}/{path}", int(both.sum()), accuracy(right_a), accuracy(right_b),
+                                  int((right_b & ~right_a).sum()), int((right_a & ~right_b).sum())))
+    return changes
+
+
+def print_changes(changes: list[Change]) -> None:
+    pct = lambda v: "    -" if v is None else f"{100 * v:5.2f}"  # noqa: E731
+    print(f"{'system/model/path':<26}{'faces':>7}{'before':>8}{'after':>8}{'change':>8}"
+          f"{'after only':>12}{'before only':>13}{'z':>7}")
+    for c in changes:
+        change = "-" if c.points is None else f"{c.points:+.2f}"
+        print(f"{c.key:<26}{c.faces:>7}{pct(c.before):>8}{pct(c.after):>8}{change:>8}"
+              f"{c.after_only:>12}{c.before_only:>13}{c.z:>+7.1f}")
+    print("(percent, on the faces both runs found; after only / before only: faces only that run labels right; "
+          "z: the sign test's, beyond about +-2 the change is more than chance)")
+
+
 def print_report(table: dict, direct: dict, results: dict) -> None:
     pct = lambda v: "   -" if v is None else f"{100 * v:5.1f}"  # noqa: E731
     print(f"\ndirect: the 3,589 PublicTest crops given to the classifier: "
@@ -335,6 +398,8 @@ def parse_args(argv=None):
     parser.add_argument("--yunet-model", default=str(shared_data.YUNET), help="YuNet ONNX file")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
     parser.add_argument("--jobs", type=int, default=2, help="systems run at once, each in its own process (default 2)")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="compare two runs' --json files face by face instead of running")
     # the worker's side
     parser.add_argument("--worker", choices=SYSTEMS, dest="system", help=argparse.SUPPRESS)
     parser.add_argument("--faces-file", help=argparse.SUPPRESS)
@@ -395,6 +460,23 @@ def main(argv=None) -> int:
         Path(args.result).write_text(json.dumps(work(args)))
         return 0
     from fer_models.data import load_split
+
+    if args.compare:
+        runs = []
+        for name in args.compare:
+            try:
+                runs.append(json.loads(Path(name).read_text()))
+            except (OSError, ValueError) as error:
+                print(f"ERROR: cannot read {name} ({error}); give two files written by --json", file=sys.stderr)
+                return 2
+        try:
+            changes = compare(*runs, load_split(args.data, "PublicTest").labels)
+        except (KeyError, ValueError) as error:
+            print(f"ERROR: cannot compare {args.compare[0]} with {args.compare[1]}: {error}", file=sys.stderr)
+            return 2
+        print(f"{args.compare[1]} against {args.compare[0]}, face by face")
+        print_changes(changes)
+        return 0
     from fer_ros.core.classifiers.onnx import EmotionClassifier
 
     started = time.monotonic()
