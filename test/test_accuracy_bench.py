@@ -48,6 +48,9 @@ def test_a_short_run_labels_every_placed_face_and_compares_with_another(fer_csv,
     assert any(v >= 0 for v in labels["detected/default"]), "Haar found none of the placed faces"
     names = [t["name"] for t in report["targets"]]
     assert any("haar + default: accuracy on the faces found minus" in name for name in names)
+    assert all("error" in t for t in report["targets"])  # one standard error, where two faces or more count
+    gap = next(t for t in report["targets"] if t["name"].startswith("detected, haar + default: accuracy on the faces"))
+    assert gap["error"] is not None and gap["error"] >= 0
 
     from fer_models.data import load_split
 

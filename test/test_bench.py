@@ -8,7 +8,7 @@ import pytest
 
 from fer_ros.bench.frames import CUT_SCENE_FACES, CUT_SCENE_FRAMES, CutSequence, SyntheticSequence, digest, grid, \
     scene_photos
-from fer_ros.bench.stats import Target, is_busy, machine_line, ratio, summarize
+from fer_ros.bench.stats import Target, is_busy, machine_line, paired_error, ratio, summarize
 from fer_ros.bench.worker import one_thread_environment
 from fer_ros.core.image import FRAME_SIZE
 
@@ -100,6 +100,18 @@ def test_ratio_and_targets():
     missing = Target("fps", None, 30, True)
     assert missing.reached is None and "not measured" in missing.line()
     assert "NOT reached" in Target("x", 2.0, 3, True, "x").line()
+    with_error = Target("gap", -2.25, -1.5, True, " points", error=0.47)
+    assert "-2.25 +- 0.47 points (target >= -1.5 points) -> NOT reached" in with_error.line()
+    assert with_error.as_dict()["error"] == 0.47
+
+
+def test_paired_error_is_the_standard_error_of_the_difference():
+    a = np.array([1, 1, 0, 1, 0, 1, 1, 0], bool)
+    b = np.array([1, 0, 0, 1, 1, 1, 0, 0], bool)
+    d = a.astype(float) - b
+    assert paired_error(a, b) == pytest.approx(d.std(ddof=1) / np.sqrt(8))
+    assert paired_error(a, a) == 0.0  # the same answers: no spread
+    assert paired_error(a[:1], b[:1]) is None
 
 
 def test_machine_line_flags_a_shared_machine():

@@ -82,6 +82,13 @@ def machine_line(core: int, load_start: tuple[float, float, float], load_end: tu
             + ("; HIGH: the machine was shared with other work, times are pessimistic" if busy else ""))
 
 
+def paired_error(a: np.ndarray, b: np.ndarray) -> float | None:
+    """One standard error of mean(a) - mean(b) over the same items (paired, e.g. 0/1 right or wrong
+    per face by two systems): the sample standard deviation of a - b over the root of their number."""
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else None
+
+
 def is_busy(load_start: Sequence[float], load_end: Sequence[float]) -> bool:
     return load_start[0] > BUSY_LOAD or load_end[0] > 1.0 + BUSY_LOAD
 
@@ -94,6 +101,7 @@ class Target:
     at_least: bool  # True: value >= limit passes; False: value < limit passes
     unit: str = ""
     detail: str = ""
+    error: float | None = None  # one standard error of ``value``, where it is a sample's estimate
 
     @property
     def reached(self) -> bool | None:
@@ -104,7 +112,8 @@ class Target:
     def line(self) -> str:
         state = {True: "reached", False: "NOT reached", None: "not measured"}[self.reached]
         sign = ">=" if self.at_least else "<"
-        value = "-" if self.value is None else f"{self.value:.3g}{self.unit}"
+        value = "-" if self.value is None else f"{self.value:.3g}" + (
+            f" +- {self.error:.2g}" if self.error is not None else "") + self.unit
         return f"{self.name}: {value} (target {sign} {self.limit:g}{self.unit}) -> {state}" + (
             f"  [{self.detail}]" if self.detail else "")
 
