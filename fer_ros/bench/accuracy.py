@@ -250,13 +250,10 @@ def report(placed: list[Placed], truth: np.ndarray, direct: dict, results: dict)
     return out
 
 
-def paired(placed: list[Placed], truth: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[int, float, float, float | None]:
-    """On the faces both label arrays found: how many, the accuracy of each, and one standard error
-    of their difference."""
+def right_on_both(a: np.ndarray, b: np.ndarray, truth_placed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """On the placed faces both label arrays found (-1: not found): whether each labels them right."""
     both = (a >= 0) & (b >= 0)
-    truth_placed = truth[[p.face for p in placed]]
-    right_a, right_b = a[both] == truth_placed[both], b[both] == truth_placed[both]
-    return int(both.sum()), float(right_a.mean()), float(right_b.mean()), paired_error(right_a, right_b)
+    return a[both] == truth_placed[both], b[both] == truth_placed[both]
 
 
 def points(error: float | None) -> float | None:
@@ -291,19 +288,18 @@ def targets(placed: list[Placed], truth: np.ndarray, direct: dict, results: dict
                                     "" if gap is None else f"{right.mean():.4f} against {same.mean():.4f}, "
                                     f"{int(hit.sum())} of {len(placed)} found", points(paired_error(right, same))))
             if "haar" in labels and "yunet" in labels and key in labels["yunet"]:
-                n, yunet, haar, error = paired(placed, truth, labels["yunet"][key], labels["haar"][key])
+                yunet, haar = right_on_both(labels["yunet"][key], labels["haar"][key], truth_placed)
                 found.append(Target(f"{path}, yunet + {model} accuracy minus haar's, on the faces both found",
-                                    100 * (yunet - haar), 0.0, True, " points", f"{yunet:.4f} against {haar:.4f} on {n} faces",
-                                    points(error)))
+                                    float(100 * (yunet.mean() - haar.mean())), 0.0, True, " points",
+                                    f"{yunet.mean():.4f} against {haar.mean():.4f} on {yunet.size} faces",
+                                    points(paired_error(yunet, haar))))
             if "yunet" in labels and key in labels["yunet"] and len(upright):
                 got = labels["yunet"][key]
-                both = (got[upright] >= 0) & (got[rolled] >= 0)
-                truth_faces = truth_placed[upright][both]
-                up, ro = got[upright][both] == truth_faces, got[rolled][both] == truth_faces
-                loss = float(100 * (up.mean() - ro.mean())) if both.any() else None
+                up, ro = right_on_both(got[upright], got[rolled], truth_placed[upright])  # the same faces
+                loss = float(100 * (up.mean() - ro.mean())) if up.size else None
                 found.append(Target(f"{path}, yunet + {model}: accuracy lost at +-20 degrees roll against the same "
                                     "faces upright", loss, ROLL_LIMIT, False, " points",
-                                    "" if loss is None else f"{ro.mean():.4f} against {up.mean():.4f} on {int(both.sum())} faces",
+                                    "" if loss is None else f"{ro.mean():.4f} against {up.mean():.4f} on {up.size} faces",
                                     points(paired_error(up, ro))))
     return found
 
@@ -345,11 +341,9 @@ def compare(before: dict, after: dict, truth: np.ndarray) -> list[Change]:
         for key, labels in result.get("labels", {}).items():
             if key not in other:
                 continue
-            a, b = np.asarray(labels), np.asarray(other[key])
-            both = (a >= 0) & (b >= 0)
-            right_a, right_b = a[both] == truth_placed[both], b[both] == truth_placed[both]
+            right_a, right_b = right_on_both(np.asarray(labels), np.asarray(other[key]), truth_placed)
             path, model = key.split("/")
-            changes.append(Change(f"{system}/{model}/{path}", int(both.sum()), accuracy(right_a), accuracy(right_b),
+            changes.append(Change(f"{system}/{model}/{path}", right_a.size, accuracy(right_a), accuracy(right_b),
                                   int((right_b & ~right_a).sum()), int((right_a & ~right_b).sum())))
     return changes
 
