@@ -9,8 +9,12 @@ pipeline does (a whole-frame detection) and compares crops of the faces found:
   clipped at borders) against the calibrated square, upright faces in the middle and at the left
   and right border;
 - ``views``: averaging the classifier over framings of each face (scales, vertical shifts, mirror);
+- ``combine``: on the same faces, each framing of a 5x5 grid alone, the mean over larger sets of
+  them, other ways to combine the shipped cycle's views (geometric mean, weighted by confidence, the
+  most confident one), and the ``default`` and ``fast`` models together;
 - ``roll``: faces upright and rolled 20 degrees: not turned, turned by the eye line as measured, by
-  the eye line divided by its calibrated gain, by the true roll;
+  the eye line divided by its calibrated gain, by the true roll; and the shipped crop with the rolled
+  square shrunk by YuNet's box's median growth with the roll on the same faces (an upper bound);
 - ``pitch``: faces flat and tilted back 25 degrees as a plane (a proxy for a lowered head);
 - ``sensitivity``: the classifier on the known square of each face, made larger, smaller, moved;
 - ``labels``: where YuNet puts its box on Training faces, by label (does FER2013 frame its faces by
@@ -30,10 +34,11 @@ import cv2
 import numpy as np
 
 from fer_models import shared_data
+from fer_ros.bench.stats import paired_error
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.framing import crop_squares
 from fer_ros.core.types import FaceSquare
-from fer_ros.core.views import CYCLE, FIRST, View, classify_views
+from fer_ros.core.views import CYCLE, FIRST, View, classify_views, view_batch
 
 SIZES = (60, 100, 150, 200)
 
@@ -109,16 +114,23 @@ def study_before(args, faces, truth, photos):
         print(f"  {name:<11} {accuracy(model, items, truth[found]):.4f}")
 
 
-def study_views(args, faces, truth, photos):
+def anywhere(count: int, detector: str) -> list:
+    """The ``views`` and ``combine`` studies' placements: 60-200 px anywhere in the frame, for YuNet
+    upright or rolled 10 or 20 degrees either way (Haar finds few rolled faces)."""
     from fer_models.placement import Placement
 
     rng = np.random.default_rng(11)
-    pipeline = finder_pipeline(args.detector, args.yunet_model)
     places = []
-    for _ in faces:
+    for _ in range(count):
         side = int(rng.integers(60, 201))
-        roll = float(rng.choice([0, 0, -10, 10, -20, 20])) if args.detector == "yunet" else 0.0
+        roll = float(rng.choice([0, 0, -10, 10, -20, 20])) if detector == "yunet" else 0.0
         places.append(Placement(float(rng.integers(side, 640 - side)), float(rng.integers(side, 480 - side)), side, roll))
+    return places
+
+
+def study_views(args, faces, truth, photos):
+    pipeline = finder_pipeline(args.detector, args.yunet_model)
+    places = anywhere(len(faces), args.detector)
     framings = {"one": [View()], "3 scales": [View(s) for s in (0.92, 1.0, 1.08)],
                 "5 framings": [View(), View(0.92), View(1.08), View(dy=-0.04), View(dy=0.04)],
                 "9 framings": [View(s, dy) for s in (0.92, 1.0, 1.08) for dy in (-0.04, 0.0, 0.04)]}
@@ -140,6 +152,88 @@ def study_views(args, faces, truth, photos):
             f"{name}: {accuracy(classifier, rows, truth[found]):.4f}" for name, rows in items.items()))
 
 
+GRID_SCALES = (0.85, 0.92, 1.0, 1.08, 1.15)  # the combine study's framings: the square x these ...
+GRID_SHIFTS = (-0.08, -0.04, 0.0, 0.04, 0.08)  # ... and moved down by these of its side
+
+
+def view_scores(classifier, items: list, views: list) -> np.ndarray:
+    """``(faces, views, 7)``: ``classifier``'s single pass on each of ``views`` of each (image, square)."""
+    out = []
+    for i in range(0, len(items), 64):
+        images, squares = zip(*items[i:i + 64])
+        batch, _ = view_batch(list(images), list(squares), [tuple(views)] * len(squares), classifier.input_size)
+        out.append(classifier.predict_single(batch).reshape(len(squares), len(views), -1))
+    return np.concatenate(out).astype(np.float64)
+
+
+def combined(scores: np.ndarray, how: str) -> np.ndarray:
+    """``(faces, 7)`` from ``scores`` ``(faces, views, 7)``: the views' probabilities combined ``how``."""
+    if how == "mean":
+        return scores.mean(axis=1)
+    if how == "geometric mean":
+        return np.log(scores + 1e-6).mean(axis=1)
+    if how == "weighted by confidence":  # each view by its top probability
+        return (scores * scores.max(axis=2, keepdims=True)).sum(axis=1)
+    if how == "most confident view":
+        return scores[np.arange(len(scores)), scores.max(axis=2).argmax(axis=1)]
+    raise ValueError(how)
+
+
+def study_combine(args, faces, truth, photos):
+    """Which framings to average, how to combine them, and two models: every view of a 5x5 grid of
+    framings (x mirror) classified once per face, each set and rule computed from those scores."""
+    pipeline = finder_pipeline(args.detector, args.yunet_model)
+    grid = [View(s, dy, m) for s in GRID_SCALES for dy in GRID_SHIFTS for m in (False, True)]
+    column = {view: k for k, view in enumerate(grid)}
+
+    def pairs(framings) -> list[int]:  # each framing as seen and mirrored
+        return [column[View(s, dy, m)] for s, dy in framings for m in (False, True)]
+
+    sets = {"face + mirror": [column[v] for v in FIRST],
+            "3 scales": pairs((s, 0.0) for s in (0.92, 1.0, 1.08)),
+            "the cycle (shipped)": [column[v] for v in CYCLE],
+            "9 framings": pairs((s, dy) for s in (0.92, 1.0, 1.08) for dy in (-0.04, 0.0, 0.04)),
+            "all 25": list(range(len(grid)))}
+    items, found = [], []
+    for i, frame, box, where in found_faces(pipeline, faces, anywhere(len(faces), args.detector), photos):
+        found.append(i)
+        items.append((frame, pipeline.squares([box])[0]))
+    right = truth[found]
+    print(f"{args.detector}: {len(found)} of {len(faces)} found (as the views study: 60-200 px anywhere"
+          + (", upright or rolled 10 or 20 degrees)" if args.detector == "yunet" else ", upright)"))
+
+    def score(probabilities: np.ndarray, against: np.ndarray | None = None) -> str:
+        """Accuracy; with ``against`` (the shipped cycle's), the difference in points +- one paired
+        standard error."""
+        hits = probabilities.argmax(axis=1) == right
+        if against is None:
+            return f"{hits.mean():.4f}"
+        base = against.argmax(axis=1) == right
+        return f"{hits.mean():.4f} ({100 * (hits.mean() - base.mean()):+.2f} +- {100 * paired_error(hits, base):.2f})"
+
+    cycles = {}
+    for model, classifier in classifiers().items():
+        scores = view_scores(classifier, items, grid)
+        cycles[model] = combined(scores[:, sets["the cycle (shipped)"]], "mean")
+        print(f"{model}: direct {direct(classifier, faces[found], right):.4f}")
+        print("  each framing with its mirror image, mean (rows: side x; columns: moved down by)")
+        print("         " + "  ".join(f"{dy:+.2f} " for dy in GRID_SHIFTS))
+        for s in GRID_SCALES:
+            print(f"    {s:.2f} " + "  ".join(score(combined(scores[:, pairs([(s, dy)])], "mean"))
+                                          for dy in GRID_SHIFTS))
+        cycle = cycles[model]
+        print("  mean over (points against the cycle +- one paired standard error):")
+        for name, views in sets.items():
+            print(f"    {name:<22} {score(combined(scores[:, views], 'mean'), cycle)}")
+        print("  the cycle combined by:")
+        for how in ("geometric mean", "weighted by confidence", "most confident view"):
+            print(f"    {how:<22} {score(combined(scores[:, sets['the cycle (shipped)']], how), cycle)}")
+    print("both models on the cycle (means), points against default's:")
+    for w in (0.3, 0.5):
+        print(f"    default {1 - w:.1f} + fast {w:.1f}    "
+              f"{score((1 - w) * cycles['default'] + w * cycles['fast'], cycles['default'])}")
+
+
 def study_roll(args, faces, truth, photos):
     from fer_models.placement import Placement
 
@@ -159,6 +253,17 @@ def study_roll(args, faces, truth, photos):
                                      for name, angle in turned.items()}
     pairs = [i for i in range(len(faces)) if (i, 0) in crops and (i, 1) in crops]
     print(f"yunet: {len(pairs)} faces found both upright and rolled 20 degrees either way (middle, 60-200 px)")
+    # YuNet's box grows a little with the roll: the shipped crop with the rolled square shrunk by the
+    # median growth on these very faces, the most a calibrated correction of the side could give
+    shipped = "eye line / gain (shipped)"
+    growth = float(np.median([crops[(i, 1)][shipped][1].side / crops[(i, 0)][shipped][1].side for i in pairs]))
+    print(f"  the square's side rolled / upright: median {growth:.4f}")
+    for i in pairs:
+        for roll_sign in (0, 1):
+            frame, square, views = crops[(i, roll_sign)][shipped]
+            side = square.side / growth if roll_sign else square.side
+            crops[(i, roll_sign)]["shipped, side / that growth"] = (
+                frame, FaceSquare(square.cx, square.cy, side, square.angle), views)
     for name in crops[(pairs[0], 0)]:
         up = accuracy(model, [crops[(i, 0)][name] for i in pairs], truth[pairs])
         rolled = accuracy(model, [crops[(i, 1)][name] for i in pairs], truth[pairs])
@@ -238,8 +343,8 @@ def study_labels(args, faces, truth, photos):
             print(f"  {name:<9} {len(mine):>5} faces  side {np.median(mine[:, 1]):.3f}  centre {np.median(mine[:, 2]):+.3f} down")
 
 
-STUDIES = {"before": study_before, "views": study_views, "roll": study_roll, "pitch": study_pitch,
-           "sensitivity": study_sensitivity, "labels": study_labels}
+STUDIES = {"before": study_before, "views": study_views, "combine": study_combine, "roll": study_roll,
+           "pitch": study_pitch, "sensitivity": study_sensitivity, "labels": study_labels}
 
 
 def main(argv=None) -> int:
