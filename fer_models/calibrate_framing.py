@@ -74,8 +74,7 @@ def found_boxes(finder, frame: np.ndarray, where: Placement) -> dict:
     if k is None:
         return {"full": None, "near": None}
     box = boxes[k]
-    near = finder.search_all(frame, box, max(box.width, box.height))
-    return {"full": box, "near": max(near, key=box.iou) if near else None}
+    return {"full": box, "near": finder.search(frame, box, max(box.width, box.height))}
 
 
 def calibrate(finder, faces: np.ndarray, photos: list, seed: int, progress=None) -> dict:

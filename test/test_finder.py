@@ -100,6 +100,30 @@ def test_a_fast_face_at_a_slow_camera_is_searched_where_it_is_heading():
     assert len({t for faces in reported[1:] for t in faces}) == 1 and all(len(f) == 1 for f in reported[1:])
 
 
+class LargeSquaresOnly(SquareDetector):
+    """Misses squares under 60 pixels: a face scaled to roi_face_size (48) for the search is missed."""
+
+    WINDOW = 60
+
+
+def test_a_face_missed_at_the_search_scale_is_looked_for_again_at_the_retry_size():
+    image, last = frame((200, 150, 120)), Box(200, 150, 120, 120, 1.0)
+    region = lambda face_side: (round(SEARCH * face_side),) * 2  # noqa: E731 (the square searched, scaled)
+    detector = LargeSquaresOnly()
+    finder = FaceFinder(detector)
+    assert finder.search(image, last) is None  # no retry size: one look, a miss
+    assert detector.calls == [region(48)] and finder.retries == 0
+    detector.roi_retry_size = 80
+    found = finder.search(image, last)
+    assert found is not None and found.iou(last) > 0.9  # in pixels of the frame
+    assert detector.calls[1:] == [region(48), region(80)] and finder.retries == 1
+    found_first = SquareDetector()  # found at 48: no second look
+    found_first.roi_retry_size = 80
+    finder = FaceFinder(found_first)
+    assert finder.search(image, last).iou(last) > 0.9
+    assert found_first.calls == [region(48)] and finder.retries == 0
+
+
 def test_a_face_entering_is_found_by_the_next_full_detection():
     p = pipeline()
     frames = [frame((60, 60, 80)) if i < 10 else frame((60, 60, 80), (400, 200, 90)) for i in range(40)]

@@ -219,8 +219,11 @@ def work(args) -> dict:
     for sequence in [SyntheticSequence(count, args.warmup + args.frames) for count in FACE_COUNTS] + [
             CutSequence(args.warmup + 2 * args.frames)]:  # twice the frames: a cut every 1-2 s
         clock[0] += SEQUENCE_GAP
+        retries = pipeline.finder.retries if pipeline is not None else 0
         times, faces, sha, labels = time_frames(run, sequence, args.warmup, clock)
         datasets[sequence.name] = {"times_ms": times, "faces": faces}
+        if pipeline is not None:  # searches near a face looked at again larger (YuNet's roi_retry_size)
+            datasets[sequence.name]["search_retries"] = pipeline.finder.retries - retries
         if labels:
             datasets[sequence.name]["label_changes"] = label_changes(labels)
         digests[sequence.name] = sha.hexdigest()

@@ -20,7 +20,9 @@ the tracker predicts it: moved on by the track's velocity), ``SEARCH`` times its
 that the face is about ``roi_face_size`` pixels (the detector's own small scale): cheap, and it
 follows the face as it moves. The size searched for is the one the face had
 at the last full detection, so a box that comes out a little larger or smaller cannot make the
-search drift in scale from frame to frame. A face not found there is a miss; its track
+search drift in scale from frame to frame. A face not found there is looked for once more with the
+face at the detector's ``roi_retry_size`` where it has one (YuNet: 80 px, which finds dim and
+low-contrast faces that 48 loses, at a higher cost per search). A face not found is a miss; its track
 lives on for ``track_max_age`` seconds (fer_ros.core.tracker), and is searched for again meanwhile.
 A tracked face the caller marks as coasting (``Tracked.search`` False: fer_ros.core.pipeline searches
 each face every ``search_every`` frames) is not searched for: its predicted box stands for it.
@@ -179,6 +181,7 @@ class FaceFinder:
         self._steady = False  # the last full detection found no new face and every tracked face is found
         self._collected = False  # a background detection's boxes were taken this frame
         self.full_detections = self.quick_looks = self.searches = self.discarded = 0
+        self.retries = 0  # searches near a face looked at again at the detector's roi_retry_size
 
     def close(self) -> None:
         """Stop the background thread without waiting for it (``find`` may still be called: a later
@@ -317,20 +320,26 @@ class FaceFinder:
     def search(self, bgr: np.ndarray, last: Box, size: int = 0) -> Box | None:
         """The face near ``last`` in ``bgr``, ``size`` pixels wide (default: the side of ``last``):
         of the faces :meth:`search_all` finds in a square of ``SEARCH`` times ``size`` around it, the
-        one overlapping ``last`` most, or None."""
+        one overlapping ``last`` most, or None. Where none is found and the detector has a
+        ``roi_retry_size``, the same square is searched once more with the face at that size."""
         boxes = [b for b in self.search_all(bgr, last, size) if b.iou(last) > 0]
+        if not boxes and self.detector.roi_retry_size:
+            self.retries += 1
+            boxes = [b for b in self.search_all(bgr, last, size, face_side=self.detector.roi_retry_size)
+                     if b.iou(last) > 0]
         return max(boxes, key=last.iou) if boxes else None
 
-    def search_all(self, bgr: np.ndarray, last: Box, size: int = 0, span: float = SEARCH) -> list[Box]:
+    def search_all(self, bgr: np.ndarray, last: Box, size: int = 0, span: float = SEARCH,
+                   face_side: int = 0) -> list[Box]:
         """The faces about ``size`` pixels wide (default: the side of ``last``) in a square of ``span``
         times ``size`` around ``last``: ``detector.detect_near`` on it scaled so the face is
-        ``roi_face_size`` pixels; boxes in pixels of ``bgr``."""
+        ``face_side`` pixels (default: the detector's ``roi_face_size``); boxes in pixels of ``bgr``."""
         size = size or max(last.width, last.height)
         side = int(round(span * size))
         x0 = last.x + last.width // 2 - side // 2
         y0 = last.y + last.height // 2 - side // 2
         region = _padded_crop(bgr, x0, y0, side)
-        target = self.detector.roi_face_size
+        target = face_side or self.detector.roi_face_size
         scale = target / size
         out = max(1, int(round(side * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR

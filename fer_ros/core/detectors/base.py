@@ -17,6 +17,9 @@ class FaceDetector(ABC):
     # Side in pixels a known face is scaled to when it is looked for again near its last box
     # (fer_ros.core.finder): small enough to be cheap, large enough for the detector to find it.
     roi_face_size = 40
+    # Where a search at roi_face_size finds nothing, the side of a second, larger look (0: none):
+    # for a detector that misses faces so small in the hard cases (dim, low-contrast, soft faces)
+    roi_retry_size = 0
 
     @property
     def framing(self) -> Framing:

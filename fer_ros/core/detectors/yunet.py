@@ -21,6 +21,11 @@ class YuNetDetector(FaceDetector):
 
     name = "yunet"
     roi_face_size = 48
+    # A miss at 48 px is looked for again at 80 (python -m fer_ros.bench.roi_search --detector yunet,
+    # docs/benchmark.md): at 48 YuNet loses dim and low-contrast faces that 80 finds, and 80 costs more
+    # on every search. The framing calibration's ``near`` is measured over both looks, as the search
+    # runs them.
+    roi_retry_size = 80
 
     def __init__(self, model_path: str = "", score_threshold: float = 0.87, nms_threshold: float = 0.3,
                  top_k: int = 500, **_ignored):
