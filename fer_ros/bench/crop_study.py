@@ -14,7 +14,7 @@ pipeline does (a whole-frame detection) and compares crops of the faces found:
   most confident one), and the ``default`` and ``fast`` models together;
 - ``roll``: faces upright and rolled 20 degrees: not turned, turned by the eye line as measured, by
   the eye line divided by its calibrated gain, by the true roll; and the shipped crop with the rolled
-  square shrunk by YuNet's box's median growth with the roll on the same faces (an upper bound);
+  square shrunk by YuNet's box's median growth with the roll, measured on the same faces;
 - ``pitch``: faces flat and tilted back 25 degrees as a plane (a proxy for a lowered head);
 - ``sensitivity``: the classifier on the known square of each face, made larger, smaller, moved;
 - ``labels``: where YuNet puts its box on Training faces, by label (does FER2013 frame its faces by
@@ -254,7 +254,8 @@ def study_roll(args, faces, truth, photos):
     pairs = [i for i in range(len(faces)) if (i, 0) in crops and (i, 1) in crops]
     print(f"yunet: {len(pairs)} faces found both upright and rolled 20 degrees either way (middle, 60-200 px)")
     # YuNet's box grows a little with the roll: the shipped crop with the rolled square shrunk by the
-    # median growth on these very faces, the most a calibrated correction of the side could give
+    # median growth measured on these very faces (what a calibration of the side against the roll
+    # would do, with its value taken from the faces it is tested on)
     shipped = "eye line / gain (shipped)"
     growth = float(np.median([crops[(i, 1)][shipped][1].side / crops[(i, 0)][shipped][1].side for i in pairs]))
     print(f"  the square's side rolled / upright: median {growth:.4f}")
