@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,12 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ["FER_ROS_HOME"] = tempfile.mkdtemp(prefix="fer_ros_home_")
 atexit.register(shutil.rmtree, os.environ["FER_ROS_HOME"], True)
 use_large_frame_transport()  # large frames and fast discovery for every node the tests start
+# A shell starts a background job (`make test &`, `nohup ... &`) with SIGINT ignored, and every process
+# it starts inherits that: `ros2 launch` then ignores the SIGINT the launch tests stop it with, as a
+# user's ctrl-c or `timeout -s INT` would (it kept running; measured here). A handler of our own is
+# reset to the default in each child at exec, so the processes the tests start get SIGINT as usual.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def need(path: Path) -> Path:
