@@ -1,18 +1,81 @@
-"""OpenCV's YuNet CNN face detector (cv2.FaceDetectorYN); the user supplies the ONNX model file."""
+"""YuNet, OpenCV's CNN face detector, run in ONNX Runtime; the user supplies the ONNX model file.
+
+OpenCV's own ``cv2.FaceDetectorYN`` reads the 2023mar model only from OpenCV 4.8 on, and a robot's
+ROS takes OpenCV from its distribution (Ubuntu 24.04: 4.6.0, 22.04: 4.5.4), where it fails on the
+first frame. So the network runs in ONNX Runtime, which already runs the emotion model, and its
+outputs are decoded here exactly as ``FaceDetectorYN`` decodes them (OpenCV's
+``modules/objdetect/src/face_detect.cpp``): the image padded to a multiple of 32 at its right and
+bottom, BGR values 0-255 as they are; per stride 8, 16 and 32 a grid of anchors, each with a class
+and an objectness score (the face score is the square root of their product), a box as the anchor's
+offset and log size, and five landmarks; then non-maximum suppression as ``cv2.dnn.NMSBoxes`` does it.
+test_detectors checks that it gives the same boxes, landmarks and scores as ``FaceDetectorYN`` where
+the installed OpenCV can run the model.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from fer_ros.core.detectors.base import FaceDetector
 from fer_ros.core.errors import ConfigError, ModelError
+from fer_ros.core.model_cache import FETCH_HINT
 from fer_ros.core.types import Box
 
-DOWNLOAD_HINT = ("get face_detection_yunet_2023mar.onnx from the OpenCV model zoo "
-                 "(opencv_zoo/models/face_detection_yunet) and set its path")
+DOWNLOAD_HINT = (f"{FETCH_HINT} to get face_detection_yunet_2023mar.onnx (OpenCV model zoo, "
+                 "models/face_detection_yunet), or set yunet_model to its path")
+STRIDES = (8, 16, 32)
+# The outputs FaceDetectorYN reads, in its order: class, objectness, box, landmarks, per stride
+OUTPUTS = tuple(f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in STRIDES)
+
+
+def _session(path: str):
+    """An ONNX Runtime session of ``path`` on one CPU thread (the detector runs beside the node's
+    other work: one core, as every figure in docs/benchmark.md), checked to be a YuNet model."""
+    try:
+        import onnxruntime as ort
+    except ImportError as error:
+        raise ModelError(f"detector 'yunet' needs ONNX Runtime ({error}): install the rosdep key "
+                         "python3-onnxruntime-pip (README, 'On a robot')") from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: ORT warns about unused initialisers in this file
+    try:
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # ORT raises its own exception types for unreadable or invalid files
+        raise ModelError(f"{path}: not an ONNX model ONNX Runtime can load ({str(error).strip()[:200]}); "
+                         f"{DOWNLOAD_HINT}") from None
+    names = {output.name for output in session.get_outputs()}
+    if missing := [name for name in OUTPUTS if name not in names]:
+        raise ModelError(f"{path}: not a YuNet 2023mar model (no output {', '.join(missing)}); {DOWNLOAD_HINT}")
+    return session
+
+
+def nms_boxes(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, nms_threshold: float,
+              top_k: int) -> list[int]:
+    """The indices ``cv2.dnn.NMSBoxes`` keeps, best first: scores above ``score_threshold``, at most
+    ``top_k`` (0: all) of them by score (ties in their order), each kept unless it overlaps a kept one
+    by more than ``nms_threshold``. ``boxes`` are N x 4 integer x, y, w, h (OpenCV's Rect)."""
+    order = [int(i) for i in np.argsort(-scores, kind="stable") if scores[i] > score_threshold]
+    if top_k > 0:
+        order = order[:top_k]
+    x1, y1 = boxes[:, 0], boxes[:, 1]
+    x2, y2 = x1 + boxes[:, 2], y1 + boxes[:, 3]
+    area = (boxes[:, 2] * boxes[:, 3]).astype(np.float64)
+    kept: list[int] = []
+    for i in order:
+        if kept:
+            k = np.array(kept)
+            width = np.maximum(0, np.minimum(x2[i], x2[k]) - np.maximum(x1[i], x1[k]))
+            height = np.maximum(0, np.minimum(y2[i], y2[k]) - np.maximum(y1[i], y1[k]))
+            inter = (width * height).astype(np.float64)
+            union = area[i] + area[k] - inter
+            overlap = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+            if (overlap > nms_threshold).any():
+                continue
+        kept.append(i)
+    return kept
 
 
 class YuNetDetector(FaceDetector):
@@ -33,26 +96,9 @@ class YuNetDetector(FaceDetector):
             raise ConfigError(f"detector 'yunet' needs a model file: {DOWNLOAD_HINT} (parameter yunet_model)")
         if not Path(model_path).is_file():
             raise ModelError(f"YuNet model {model_path} does not exist: {DOWNLOAD_HINT}")
-        if not hasattr(cv2, "FaceDetectorYN"):
-            raise ModelError(f"OpenCV {cv2.__version__} has no FaceDetectorYN; install opencv-python>=4.8")
-        self._options = (str(model_path), "", (320, 320), score_threshold, nms_threshold, top_k)
-        self._nets: dict[tuple[int, int], cv2.FaceDetectorYN] = {}
-        self._net_for((320, 320))  # fail now if OpenCV cannot load the file
-
-    def _net_for(self, size: tuple[int, int]):
-        """A network set to ``size``: one per input size, so that whole frames and the small
-        regions around known faces (always the same size) do not resize one network back and forth."""
-        net = self._nets.get(size)
-        if net is None:
-            if len(self._nets) >= 4:  # frames of many sizes: keep the cache small
-                self._nets.clear()
-            try:
-                net = cv2.FaceDetectorYN.create(*self._options)
-            except cv2.error as error:
-                raise ModelError(f"{self._options[0]}: not a YuNet ONNX model OpenCV can load ({error})") from None
-            net.setInputSize(size)
-            self._nets[size] = net
-        return net
+        self._session = _session(str(model_path))
+        self._input = self._session.get_inputs()[0].name
+        self.score_threshold, self.nms_threshold, self.top_k = score_threshold, nms_threshold, top_k
 
     def detect_near(self, region: np.ndarray, min_face_size: int, max_face_size: int) -> list[Box]:
         """Faces in the small region around a known face whose longer side is within the bounds:
@@ -61,10 +107,45 @@ class YuNetDetector(FaceDetector):
         return [b for b in self.detect(region, 1) if min_face_size <= max(b.width, b.height) <= max_face_size]
 
     def detect(self, bgr: np.ndarray, min_face_size: int = 32, max_face_size: int = 0) -> list[Box]:
-        _, faces = self._net_for((bgr.shape[1], bgr.shape[0])).detect(np.ascontiguousarray(bgr))
         boxes = []
-        for face in faces if faces is not None else []:
+        for face in self.faces(bgr):
             x, y, w, h = (int(round(v)) for v in face[:4])
             if min(w, h) >= min_face_size and (not max_face_size or max(w, h) <= max_face_size):
                 boxes.append(Box(x, y, w, h, float(face[14]), tuple(float(v) for v in face[4:14])))
         return sorted(boxes, key=lambda b: b.score, reverse=True)
+
+    def faces(self, bgr: np.ndarray) -> np.ndarray:
+        """N x 15 float32 rows as ``cv2.FaceDetectorYN.detect`` returns them: x, y, w, h of the box,
+        x, y of the right eye, left eye, nose tip, right and left mouth corner, and the score."""
+        height, width = bgr.shape[:2]
+        pad_h, pad_w = -(-height // 32) * 32, -(-width // 32) * 32
+        blob = np.zeros((1, 3, pad_h, pad_w), np.float32)
+        blob[0, :, :height, :width] = bgr.transpose(2, 0, 1)
+        outputs = dict(zip(OUTPUTS, self._session.run(list(OUTPUTS), {self._input: blob})))
+        rows = [self._decode(outputs, stride, pad_w // stride) for stride in STRIDES]
+        faces = np.concatenate(rows) if rows else np.zeros((0, 15), np.float32)
+        if len(faces) <= 1:  # as FaceDetectorYN: no suppression (nor its strict threshold) for one face
+            return faces
+        rects = np.trunc(faces[:, :4]).astype(np.int64)  # FaceDetectorYN casts to an integer Rect
+        return faces[nms_boxes(rects, faces[:, 14], self.score_threshold, self.nms_threshold, self.top_k)]
+
+    def _decode(self, outputs: dict[str, np.ndarray], stride: int, cols: int) -> np.ndarray:
+        """The faces of one stride's anchor grid (``cols`` anchors a row) scoring at least the threshold."""
+        cls = np.clip(outputs[f"cls_{stride}"][0, :, 0], 0.0, 1.0)
+        obj = np.clip(outputs[f"obj_{stride}"][0, :, 0], 0.0, 1.0)
+        score = np.sqrt(cls * obj)
+        index = np.flatnonzero(score >= self.score_threshold)
+        bbox = outputs[f"bbox_{stride}"][0, index]
+        kps = outputs[f"kps_{stride}"][0, index]
+        col = (index % cols).astype(np.float32)
+        row = (index // cols).astype(np.float32)
+        step = np.float32(stride)
+        w, h = np.exp(bbox[:, 2]) * step, np.exp(bbox[:, 3]) * step
+        cx, cy = (col + bbox[:, 0]) * step, (row + bbox[:, 1]) * step
+        faces = np.empty((len(index), 15), np.float32)
+        faces[:, 0], faces[:, 1] = cx - w / np.float32(2), cy - h / np.float32(2)
+        faces[:, 2], faces[:, 3] = w, h
+        faces[:, 4:14:2] = (kps[:, 0::2] + col[:, None]) * step
+        faces[:, 5:14:2] = (kps[:, 1::2] + row[:, None]) * step
+        faces[:, 14] = score[index]
+        return faces
