@@ -1,7 +1,12 @@
-"""OpenCV's frontal-face Haar cascade: ships inside opencv-python 4.x, needs no model file."""
+"""OpenCV's frontal-face Haar cascade: no model file of ours, the cascade comes with OpenCV.
+
+opencv-python 4.x wheels carry the cascades inside (``cv2.data``); a distribution's OpenCV, the one a
+robot's ROS uses, does not: Debian and Ubuntu put them in the ``opencv-data`` package under
+``/usr/share/opencv4/haarcascades``, which ``python3-opencv`` does not pull in (README, "On a robot")."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -19,14 +24,34 @@ CASCADE_FILE = "haarcascade_frontalface_alt2.xml"  # fewer false positives than 
 ROI_SCALE_FACTOR = 1.15
 
 
-def default_cascade_path() -> Path:
+# Where OpenCV builds that are not wheels put the cascades, after the wheel's own cv2.data: Debian and
+# Ubuntu's opencv-data (every ROS 2 distribution on them), older packages, builds from source, conda.
+SYSTEM_CASCADE_DIRS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades",
+                       "/usr/local/share/opencv4/haarcascades", "/usr/local/share/opencv/haarcascades")
+INSTALL_HINT = ("on Debian or Ubuntu (a ROS install): sudo apt install opencv-data; with pip's OpenCV: "
+                "pip install 'opencv-python-headless<5' (5.x ships no cascades); or choose detector 'yunet'")
+
+
+def cascade_dirs() -> list[Path]:
+    """The folders searched for the cascade, in order: cv2.data's, $CONDA_PREFIX's, the system's."""
+    dirs = []
     data = getattr(cv2, "data", None)
-    path = Path(data.haarcascades) / CASCADE_FILE if data is not None else Path(CASCADE_FILE)
-    if not path.is_file():
-        raise ModelError(
-            f"Haar cascade {CASCADE_FILE} not found (OpenCV {cv2.__version__}); opencv-python 5.x no longer "
-            "ships it. Install 'opencv-python-headless<5' or choose detector 'yunet'.")
-    return path
+    if data is not None and getattr(data, "haarcascades", ""):
+        dirs.append(Path(data.haarcascades))
+    if os.environ.get("CONDA_PREFIX"):
+        dirs.append(Path(os.environ["CONDA_PREFIX"]) / "share" / "opencv4" / "haarcascades")
+    return dirs + [Path(d) for d in SYSTEM_CASCADE_DIRS]
+
+
+def default_cascade_path(dirs: list[Path] | None = None) -> Path:
+    """The first ``CASCADE_FILE`` in ``dirs`` (default :func:`cascade_dirs`); ModelError naming the
+    folders searched and the package that brings it when there is none."""
+    dirs = cascade_dirs() if dirs is None else dirs
+    for folder in dirs:
+        if (folder / CASCADE_FILE).is_file():
+            return folder / CASCADE_FILE
+    raise ModelError(f"detector 'haar' needs OpenCV's cascade {CASCADE_FILE}, found in none of "
+                     f"{', '.join(map(str, dirs))} (OpenCV {cv2.__version__}): {INSTALL_HINT}")
 
 
 class HaarDetector(FaceDetector):
@@ -38,9 +63,12 @@ class HaarDetector(FaceDetector):
     def __init__(self, min_neighbors: int = 4, scale_factor: float = 1.15, cascade_path: str | None = None,
                  roi_scale_factor: float = ROI_SCALE_FACTOR, **_ignored):
         path = Path(cascade_path) if cascade_path else default_cascade_path()
-        self._cascade = cv2.CascadeClassifier(str(path))
+        try:
+            self._cascade = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError):  # OpenCV raises on some files that are not cascades, loads none of others
+            self._cascade = cv2.CascadeClassifier()
         if self._cascade.empty():
-            raise ModelError(f"{path}: not a valid OpenCV cascade file")
+            raise ModelError(f"{path}: not an OpenCV cascade file OpenCV can read: {INSTALL_HINT}")
         self.min_neighbors = min_neighbors
         self.scale_factor = scale_factor
         self.roi_scale_factor = roi_scale_factor
