@@ -1,6 +1,7 @@
 """Face detectors against dlib's hand-labelled boxes and a photo with no human face."""
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -139,3 +140,75 @@ def test_six_moving_real_faces_are_tracked_by_searches_with_either_detector(back
     assert all(len(faces) == 6 for faces in reported[1:]), [len(faces) for faces in reported]
     assert len({face.track_id for faces in reported for face in faces}) == 6
     assert p.finder.full_detections == 2 and p.finder.searches == 58  # frames 0 and 30 (every 1 s)
+
+
+def test_yunet_in_onnx_runtime_gives_what_opencvs_face_detector_gives(scenes, yunet_model):
+    """The same rows (box, five landmarks, score, in the same order) as cv2.FaceDetectorYN on every
+    scene photo at three sizes and a low threshold (many boxes, suppression at work), where the
+    installed OpenCV runs the model (4.8 on; a robot's 4.6.0 cannot, which is why we decode it)."""
+    from fer_ros.core.detectors.yunet import YuNetDetector
+
+    if tuple(int(v) for v in cv2.__version__.split(".")[:2]) < (4, 8):
+        pytest.skip(f"OpenCV {cv2.__version__} cannot run the YuNet 2023mar model to compare with")
+    ours = YuNetDetector(yunet_model, score_threshold=0.5)
+    compared = 0
+    for path in sorted(scenes.glob("*.jpg")):
+        for scale in (0.37, 1.0, 1.3):
+            image = cv2.resize(cv2.imread(str(path)), None, fx=scale, fy=scale)
+            size = (image.shape[1], image.shape[0])
+            _, reference = cv2.FaceDetectorYN.create(yunet_model, "", size, 0.5, 0.3, 500).detect(image)
+            reference = np.zeros((0, 15), np.float32) if reference is None else reference
+            found = ours.faces(image)
+            assert found.shape == reference.shape, (path.name, scale)
+            np.testing.assert_allclose(found, reference, atol=0.01, err_msg=f"{path.name} at {scale}")
+            compared += len(found)
+    assert compared >= 100, compared
+
+
+def test_yunet_suppression_is_opencvs():
+    """nms_boxes keeps what cv2.dnn.NMSBoxes keeps, in its order (scores tied, overlapping, below the
+    threshold, top_k)."""
+    from fer_ros.core.detectors.yunet import nms_boxes
+
+    rng = np.random.default_rng(3)
+    for trial in range(50):
+        n = int(rng.integers(1, 40))
+        xy = rng.integers(0, 200, (n, 2))
+        boxes = np.concatenate([xy, rng.integers(1, 80, (n, 2))], axis=1)
+        scores = np.round(rng.random(n), 1).astype(np.float32)  # many ties
+        top_k = int(rng.choice([0, 5, 500]))
+        expected = cv2.dnn.NMSBoxes([list(map(int, b)) for b in boxes], scores.tolist(), 0.5, 0.3, top_k=top_k)
+        assert nms_boxes(boxes, scores, 0.5, 0.3, top_k) == list(np.array(expected).reshape(-1)), trial
+
+
+def test_haar_cascade_is_found_where_a_distribution_puts_it(tmp_path, monkeypatch):
+    """Without cv2.data (a distribution's OpenCV), the cascade comes from the system folders; with
+    none anywhere, the error names the folders and the package that brings it (opencv-data)."""
+    from fer_ros.core.detectors import haar
+
+    source = haar.default_cascade_path()
+    system = tmp_path / "usr" / "share" / "opencv4" / "haarcascades"
+    system.mkdir(parents=True)
+    (system / haar.CASCADE_FILE).write_bytes(source.read_bytes())
+    monkeypatch.delattr(cv2, "data", raising=False)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    monkeypatch.setattr(haar, "SYSTEM_CASCADE_DIRS", (str(tmp_path / "none"), str(system)))
+    assert haar.default_cascade_path() == system / haar.CASCADE_FILE
+    assert haar.HaarDetector().detect(np.zeros((120, 160, 3), np.uint8)) == []
+    monkeypatch.setattr(haar, "SYSTEM_CASCADE_DIRS", (str(tmp_path / "none"),))
+    with pytest.raises(ModelError, match="apt install opencv-data") as error:
+        haar.HaarDetector()
+    assert str(tmp_path / "none") in str(error.value) and "Traceback" not in str(error.value)
+
+
+def test_unreadable_cascade_and_yunet_files_say_how_to_fix(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<opencv_storage><nothing/></opencv_storage>")
+    with pytest.raises(ModelError, match="opencv-data"):
+        create_detector("haar", cascade_path=str(bad))
+    not_yunet = tmp_path / "other.onnx"
+    from fer_ros.core.classifiers import onnx  # a real ONNX model, but not YuNet: the shipped fast one
+
+    not_yunet.write_bytes((Path(onnx.__file__).parents[2] / "models" / "fer_fast.onnx").read_bytes())
+    with pytest.raises(ModelError, match="not a YuNet 2023mar model.*fetch_models"):
+        create_detector("yunet", model_path=str(not_yunet))
