@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-build.txt requirements-dev.txt
 ENV := . ./env.sh
 
-.PHONY: env build demo test peers ship-model clean
+.PHONY: env build demo test robot-test peers ship-model clean
 
 env: build
 
@@ -27,8 +27,25 @@ demo: build
 	$(ENV) && python -m fer_ros.tools.demo $(if $(BAG),--bag $(BAG)) $(if $(CAMERA),--camera $(CAMERA)) \
 	  $(foreach p,$(PARAMS),--param $(p))
 
-test: build
+# Every test: the robot profile's first (below), then the whole suite in .venv (the robot's one included:
+# test_robot_profile compares the CLI's faces in both).
+test: build robot-test
 	$(ENV) && pytest -q test $(PYTEST_ARGS)
+
+# The robot profile: a robot's own Python (the distribution's OpenCV 4.6.0 and numpy from apt, the Haar
+# cascades of opencv-data, onnxruntime from pip in a venv that sees them; docs/robot.md) runs the ROS-free
+# core's tests and the CLI from the source tree. .ci/robot_env.sh installs it (apt-get: root or sudo).
+ROBOT_VENV := .venv-robot
+ROBOT_STAMP := $(ROBOT_VENV)/.installed
+ROBOT_TESTS := $(patsubst %,test/test_%.py,affect core_units detectors finder framing image quality \
+  smoothing views whole_frame model_cache cli default_model stability stats)
+$(ROBOT_STAMP): requirements-robot.txt .ci/robot_env.sh
+	.ci/robot_env.sh $(ROBOT_VENV)
+	@touch $@
+
+robot-test: $(ROBOT_STAMP)
+	env -u PYTHONSAFEPATH -u VIRTUAL_ENV PYTHONPATH=$(CURDIR) $(ROBOT_VENV)/bin/python -m pytest -q \
+	  -p no:cacheprovider $(ROBOT_TESTS)
 
 # Export a training run as a shipped model (NAME=default or fast: fer_ros/models/fer_$(NAME).onnx),
 # evaluate it on PublicTest and write its card. EXPORT_ARGS passes e.g. --flip-average to the export;
@@ -56,4 +73,4 @@ peers: build
 	$(VENV)/bin/pip install --quiet pandas==3.1.1 gdown==6.5.1 werkzeug==3.1.9
 
 clean:
-	rm -rf build install log build.log demo_output
+	rm -rf build install log build.log demo_output $(ROBOT_VENV)
