@@ -287,17 +287,17 @@ def message_type(msgtype: str):
 
 
 def play(node, bag: str, rate: float = 1.0, remap: dict[str, str] | None = None,
-         wait_for_subscribers: float = 5.0, qos=None) -> int:
-    """Publish every image message of ``bag`` from rclpy ``node``, paced by the recorded timestamps /
-    ``rate`` (``rate <= 0``: as fast as possible), with sensor-data QoS unless ``qos`` is given.
-    Returns the number of messages published."""
+         wait_for_subscribers: float = 5.0, qos=None, topics: set[str] | None = None) -> int:
+    """Publish every image message of ``bag`` (of its ``topics`` only, when given) from rclpy ``node``,
+    paced by the recorded timestamps / ``rate`` (``rate <= 0``: as fast as possible), with sensor-data
+    QoS unless ``qos`` is given. Returns the number of messages published."""
     from rclpy.qos import qos_profile_sensor_data
 
     remap = remap or {}
     publishers = {}
     first_stamp = started = None
     count = 0
-    for topic, msgtype, stamp, data in read_raw(bag, None):
+    for topic, msgtype, stamp, data in read_raw(bag, topics):
         if msgtype not in MESSAGE_TYPES:
             continue
         topic = remap.get(topic, topic)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fer_ros.core.errors import ConfigError
+from fer_ros.tools import bags
 from fer_ros.tools.bags import STORAGES, TYPESTORE, read_raw
 from fer_ros.tools.regression import RegressionError
 
@@ -17,27 +19,27 @@ def stamp_key(sec: int, nanosec: int) -> str:
     return f"{sec}.{nanosec:09d}"
 
 
-def image_topics(bag: str | Path) -> dict[str, str]:
-    """``{topic: msgtype}`` of the raw and compressed image topics in ``bag``."""
-    from rosbags.rosbag2 import Reader
-
+def rosbag2_folder(bag: str | Path) -> Path:
+    """``bag`` as a Path; RegressionError unless it is a rosbag2 folder."""
     if not (Path(bag) / "metadata.yaml").exists():
         raise RegressionError(f"{bag} is not a rosbag2 folder (no metadata.yaml)")
-    with Reader(Path(bag)) as reader:
-        return {c.topic: c.msgtype for c in reader.connections if c.msgtype in INPUTS}
+    return Path(bag)
+
+
+def image_topics(bag: str | Path) -> dict[str, str]:
+    """``{topic: msgtype}`` of the raw and compressed image topics in ``bag``."""
+    try:
+        return bags.image_topics(rosbag2_folder(bag))
+    except ConfigError as error:
+        raise RegressionError(str(error)) from None
 
 
 def choose_topic(bag: str | Path, topic: str | None) -> tuple[str, str]:
     """The image topic to replay and its message type: ``topic``, or the bag's only image topic."""
-    topics = image_topics(bag)
-    if topic:
-        if topic not in topics:
-            raise RegressionError(f"{bag} has no image topic {topic}; its image topics: {sorted(topics) or 'none'}")
-        return topic, topics[topic]
-    if len(topics) != 1:
-        raise RegressionError(f"{bag} has {len(topics)} image topics ({', '.join(sorted(topics)) or 'none'}); "
-                              f"pick one with --topic")
-    return next(iter(topics.items()))
+    try:
+        return bags.image_topic(rosbag2_folder(bag), topic or None)
+    except ConfigError as error:
+        raise RegressionError(str(error)) from None
 
 
 def bag_frames(bag: str | Path, topic: str) -> list[tuple[str, int]]:
