@@ -22,9 +22,10 @@ build: $(STAMP)
 	  --cmake-args -DPython3_EXECUTABLE=$$VIRTUAL_ENV/bin/python \
 	  -DBUILD_TESTING=OFF -DFER_ROS_DEVELOPMENT=ON > build.log 2>&1 || { tail -40 build.log; exit 1; }
 
-# BAG=path plays your rosbag2; CAMERA=0 uses a camera; PARAMS="detector:=yunet yunet_model:=..."
+# BAG=path plays your rosbag2 (its image topic, raw or compressed; TOPIC=name where it has several); CAMERA=0 uses a camera; PARAMS="detector:=yunet yunet_model:=..."
 demo: build
-	$(ENV) && python -m fer_ros.tools.demo $(if $(BAG),--bag $(BAG)) $(if $(CAMERA),--camera $(CAMERA)) \
+	$(ENV) && python -m fer_ros.tools.demo $(if $(BAG),--bag $(BAG)) $(if $(TOPIC),--topic $(TOPIC)) \
+	  $(if $(CAMERA),--camera $(CAMERA)) \
 	  $(foreach p,$(PARAMS),--param $(p))
 
 # Every test: the robot profile's first (below), then the whole suite in .venv (the robot's one included:
@@ -32,20 +33,27 @@ demo: build
 test: build robot-test
 	$(ENV) && pytest -q test $(PYTEST_ARGS)
 
-# The robot profile: a robot's own Python (the distribution's OpenCV 4.6.0 and numpy from apt, the Haar
-# cascades of opencv-data, onnxruntime from pip in a venv that sees them; docs/robot.md) runs the ROS-free
-# core's tests and the CLI from the source tree. .ci/robot_env.sh installs it (apt-get: root or sudo).
-ROBOT_VENV := .venv-robot
-ROBOT_STAMP := $(ROBOT_VENV)/.installed
+# The robot profiles (docs/robot.md): a robot's own Python runs the ROS-free core's tests and the CLI from
+# the source tree. noble (Jazzy, Kilted): the distribution's OpenCV 4.6.0 and numpy from apt, the Haar
+# cascades of opencv-data, onnxruntime from pip in a venv that sees them. jammy (Humble): Python 3.10 with
+# Ubuntu 22.04's versions pinned (numpy 1.21.5, OpenCV 4.5.4), where a Python 3.10 is found (else it says so
+# and is left out). .ci/robot_env.sh builds them (apt-get: root or sudo).
 ROBOT_TESTS := $(patsubst %,test/test_%.py,affect core_units detectors finder framing image quality \
   smoothing views whole_frame model_cache cli default_model stability stats)
-$(ROBOT_STAMP): requirements-robot.txt .ci/robot_env.sh
-	.ci/robot_env.sh $(ROBOT_VENV)
+ROBOT_RUN = env -u PYTHONSAFEPATH -u VIRTUAL_ENV PYTHONPATH=$(CURDIR) $(1)/bin/python -m pytest -q \
+  -p no:cacheprovider $(ROBOT_TESTS)
+
+.venv-noble/.installed: requirements-robot.txt .ci/robot_env.sh
+	.ci/robot_env.sh noble .venv-noble
 	@touch $@
 
-robot-test: $(ROBOT_STAMP)
-	env -u PYTHONSAFEPATH -u VIRTUAL_ENV PYTHONPATH=$(CURDIR) $(ROBOT_VENV)/bin/python -m pytest -q \
-	  -p no:cacheprovider $(ROBOT_TESTS)
+.venv-jammy/.installed: requirements-jammy.txt .ci/robot_env.sh
+	.ci/robot_env.sh jammy .venv-jammy && touch $@ || { test $$? = 3 && touch .venv-jammy.absent; }
+
+robot-test: .venv-noble/.installed .venv-jammy/.installed
+	$(call ROBOT_RUN,.venv-noble)
+	@if [ -e .venv-jammy.absent ]; then echo "robot profile jammy: left out (no Python 3.10)"; \
+	  rm -f .venv-jammy.absent; else $(call ROBOT_RUN,.venv-jammy); fi
 
 # Export a training run as a shipped model (NAME=default or fast: fer_ros/models/fer_$(NAME).onnx),
 # evaluate it on PublicTest and write its card. EXPORT_ARGS passes e.g. --flip-average to the export;
@@ -73,4 +81,4 @@ peers: build
 	$(VENV)/bin/pip install --quiet pandas==3.1.1 gdown==6.5.1 werkzeug==3.1.9
 
 clean:
-	rm -rf build install log build.log demo_output $(ROBOT_VENV)
+	rm -rf build install log build.log demo_output .venv-noble .venv-jammy

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import REPO, SCENES, need
 
-ROBOT_PYTHON = REPO / ".venv-robot" / "bin" / "python"
+ROBOT_PYTHON = REPO / ".venv-noble" / "bin" / "python"
 FACE = re.compile(r"^(face_\d+) (\w+) [\d.]+ box=(\d+),(\d+),(\d+),(\d+) ")
 
 
