@@ -212,3 +212,23 @@ def test_unreadable_cascade_and_yunet_files_say_how_to_fix(tmp_path):
     not_yunet.write_bytes((Path(onnx.__file__).parents[2] / "models" / "fer_fast.onnx").read_bytes())
     with pytest.raises(ModelError, match="not a YuNet 2023mar model.*fetch_models"):
         create_detector("yunet", model_path=str(not_yunet))
+
+
+def test_a_missing_onnx_runtime_says_how_to_install_it(monkeypatch, yunet_model):
+    """Both users of ONNX Runtime (YuNet, the emotion model) stop with the rosdep key, not a traceback."""
+    import builtins
+
+    from fer_ros.core.classifiers.onnx import EmotionClassifier
+
+    real_import = builtins.__import__
+
+    def no_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ModuleNotFoundError("No module named 'onnxruntime'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    with pytest.raises(ModelError, match="python3-onnxruntime-pip"):
+        create_detector("yunet", model_path=yunet_model)
+    with pytest.raises(ModelError, match="python3-onnxruntime-pip"):
+        EmotionClassifier()

@@ -13,6 +13,7 @@ import numpy as np
 from fer_ros.core.classifiers.base import EmotionBackend
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import ModelError
+from fer_ros.core.onnx_runtime import onnxruntime
 from fer_ros.core.sidecar import ModelSpec, sha256_of, sidecar_path
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -42,8 +43,7 @@ class EmotionClassifier(EmotionBackend):
     or an exported .onnx with its sidecar) and classifies batches of grey face crops in ONNX Runtime."""
 
     def __init__(self, model_path: str | Path | None = None, num_threads: int = 1):
-        import onnxruntime as ort
-
+        ort = onnxruntime()
         path = resolve_model(model_path)
         if not path.is_file():
             raise ModelError(f"emotion model {path} does not exist; set the model parameter to an exported "

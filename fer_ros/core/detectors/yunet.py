@@ -21,6 +21,7 @@ import numpy as np
 from fer_ros.core.detectors.base import FaceDetector
 from fer_ros.core.errors import ConfigError, ModelError
 from fer_ros.core.model_cache import FETCH_HINT
+from fer_ros.core.onnx_runtime import onnxruntime
 from fer_ros.core.types import Box
 
 DOWNLOAD_HINT = (f"{FETCH_HINT} to get face_detection_yunet_2023mar.onnx (OpenCV model zoo, "
@@ -33,11 +34,7 @@ OUTPUTS = tuple(f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for
 def _session(path: str):
     """An ONNX Runtime session of ``path`` on one CPU thread (the detector runs beside the node's
     other work: one core, as every figure in docs/benchmark.md), checked to be a YuNet model."""
-    try:
-        import onnxruntime as ort
-    except ImportError as error:
-        raise ModelError(f"detector 'yunet' needs ONNX Runtime ({error}): install the rosdep key "
-                         "python3-onnxruntime-pip (README, 'On a robot')") from None
+    ort = onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: ORT warns about unused initialisers in this file
