@@ -4,7 +4,9 @@
 #     pip install .            # core: face detection + emotion inference (ONNX Runtime)
 #     pip install '.[train]'   # plus TensorFlow/Keras training, evaluation and ONNX export
 #
-# ROS users do NOT use this file: build the package with colcon instead (`colcon build`), which uses
+# Supported: Python 3.10+, numpy 1.21.5 to 2.x, OpenCV 4.5.4 to 4.x, onnxruntime 1.12+ (docs/robot.md).
+# ROS users do NOT use this file: on a robot it would pip-install an OpenCV wheel (and with it numpy 2)
+# over the distribution's. They build the package with colcon instead (`colcon build`), which uses
 # CMakeLists.txt/package.xml (ament_cmake) to generate the messages (fer_ros.msg) and installs the
 # node (fer_ros.node), tools (fer_ros.tools), launch, config and rviz files. Those need rclpy and
 # are left out here. fer_ros/__init__.py must stay empty (the generated messages share the package).
@@ -21,9 +23,9 @@ setup(
     packages=['fer_ros', 'fer_ros.core', 'fer_ros.core.classifiers', 'fer_ros.core.detectors', 'fer_models'],
     package_data={'fer_ros': ['models/*.onnx', 'models/*.json', 'models/*.md', 'core/detectors/*.json']},
     install_requires=[
-        'numpy',
-        'opencv-python-headless>=4.8,<5',  # 4.x ships the Haar cascade files (5.x dropped them)
-        'onnxruntime>=1.17',
+        'numpy>=1.21.5',
+        'opencv-python-headless>=4.5.4,<5',  # 4.x ships the Haar cascade files (5.x dropped them)
+        'onnxruntime>=1.12.1',  # runs both models and YuNet (whatever the OpenCV version)
     ],
     extras_require={
         'train': [

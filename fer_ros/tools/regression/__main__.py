@@ -7,7 +7,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from fer_models import shared_data
 from fer_ros.tools import regression
 from fer_ros.tools.bags import write_image_bag
 from fer_ros.tools.regression import RegressionError
@@ -16,12 +15,15 @@ from fer_ros.tools.regression.frames import CLEAR_LABELS, RECORD_RATE, motion_fr
 from fer_ros.tools.regression.replay import DEFAULT_FPS
 from fer_ros.tools.regression.report import DEFAULT_IOU, run_regression
 
+# The checkout's scene photos (fer_models.shared_data.SCENES), named here: a robot installs no fer_models
+DEV_SCENES = "../shared/data/scenes"
+
 
 def make(args) -> int:
     """Write the bags ``args`` ask for and bless each (unless --no-bless)."""
     bags = []
     if "scenes" in args.kinds:
-        scenes = Path(args.scenes)
+        scenes = Path(args.scenes or DEV_SCENES)
         photos = scene_photos(args.photos, scenes)
         if args.photos is None and not scenes.is_dir():
             print(f"note: {scenes} absent: the scenes bag holds only the packaged photos", flush=True)
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
     p.add_argument("--storage", nargs="+", choices=["sqlite3", "mcap"], default=["sqlite3", "mcap"])
     p.add_argument("--kinds", nargs="+", choices=["scenes", "motion"], default=["scenes", "motion"],
                    help="which bags to make")
-    p.add_argument("--scenes", default=str(shared_data.SCENES), help="folder of scene photos (*.jpg)")
+    p.add_argument("--scenes", help=f"folder of scene photos (*.jpg; default {DEV_SCENES}, a checkout's)")
     p.add_argument("--photos", nargs="+", metavar="NAME",
                    help="photos for the scenes bag: astronaut, grace_hopper, astronaut_and_hopper, cat or the stem "
                         "of a file in --scenes (default: all)")
