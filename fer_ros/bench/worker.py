@@ -20,10 +20,12 @@ from pathlib import Path
 
 from fer_ros.bench.stats import pin_to_core
 
-SYSTEMS = ("ours_defaults", "ours_yunet", "ours_yunet_fast", "ours_every_frame", "fer", "deepface")
+SYSTEMS = ("ours_defaults", "ours_yunet", "ours_yunet_opencv", "ours_yunet_fast", "ours_every_frame", "fer",
+           "deepface")
 LABELS = {
     "ours_defaults": "ours, defaults (haar)",
     "ours_yunet": "ours, defaults + YuNet",
+    "ours_yunet_opencv": "ours, YuNet in cv2.FaceDetectorYN",
     "ours_yunet_fast": "ours, YuNet + fast",
     "ours_every_frame": "ours, previous haar",
     "fer": "fer FER(mtcnn=False)",
@@ -34,6 +36,7 @@ LABELS = {
 OURS = {
     "ours_defaults": {},
     "ours_yunet": {"yunet_model": None},  # what detector auto picks once fetch_models ran
+    "ours_yunet_opencv": {"yunet_model": None},  # the same, YuNet run as before: OpenCV, not ONNX Runtime
     "ours_yunet_fast": {"yunet_model": None, "model": "fast"},
     "ours_every_frame": {"detector": "haar", "haar_scale_factor": 1.1, "haar_min_neighbors": 5,
                          "detection_interval": 0.0, "detection_thread": False, "confirm_frames": 1},
@@ -68,6 +71,18 @@ def _limit_tensorflow_threads() -> None:
         pass  # already initialised: the TF_NUM_*_THREADS variables set by the parent apply
 
 
+def use_opencv_yunet() -> None:
+    """Make detector 'yunet' OpenCV's FaceDetectorYN in this process (the worker runs one system)."""
+    from fer_ros.bench.opencv_yunet import OpenCvYuNet, opencv_can_run_yunet
+    from fer_ros.core.detectors import DETECTORS
+
+    if not opencv_can_run_yunet():
+        import cv2
+
+        raise Skip(f"OpenCV {cv2.__version__} cannot run the YuNet 2023mar model (4.8 or newer can)")
+    DETECTORS["yunet"] = OpenCvYuNet
+
+
 def build(system: str, yunet_model: str):
     """``(run, pipeline)`` for ``system``: ``run(bgr, stamp)`` returns the face boxes it reports,
     each ``(x, y, width, height)`` (ours: followed by the face's id and label); ``pipeline`` is ours
@@ -79,6 +94,8 @@ def build(system: str, yunet_model: str):
         from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 
         settings = dict(OURS[system])
+        if system == "ours_yunet_opencv":
+            use_opencv_yunet()
         if "yunet_model" in settings:
             if not Path(yunet_model).is_file():
                 raise Skip(f"YuNet model {yunet_model} is absent (python -m fer_ros.tools.fetch_models, "
