@@ -95,6 +95,7 @@ class YuNetDetector(FaceDetector):
             raise ModelError(f"YuNet model {model_path} does not exist: {DOWNLOAD_HINT}")
         self._session = _session(str(model_path))
         self._input = self._session.get_inputs()[0].name
+        self._outputs = list(OUTPUTS)
         self.score_threshold, self.nms_threshold, self.top_k = score_threshold, nms_threshold, top_k
 
     def detect_near(self, region: np.ndarray, min_face_size: int, max_face_size: int) -> list[Box]:
@@ -118,22 +119,28 @@ class YuNetDetector(FaceDetector):
         pad_h, pad_w = -(-height // 32) * 32, -(-width // 32) * 32
         blob = np.zeros((1, 3, pad_h, pad_w), np.float32)
         blob[0, :, :height, :width] = bgr.transpose(2, 0, 1)
-        outputs = dict(zip(OUTPUTS, self._session.run(list(OUTPUTS), {self._input: blob})))
-        rows = [self._decode(outputs, stride, pad_w // stride) for stride in STRIDES]
-        faces = np.concatenate(rows) if rows else np.zeros((0, 15), np.float32)
+        outputs = self._session.run(self._outputs, {self._input: blob})
+        rows = [self._decode(outputs, k, stride, pad_w // stride) for k, stride in enumerate(STRIDES)]
+        faces = np.concatenate(rows)
         if len(faces) <= 1:  # as FaceDetectorYN: no suppression (nor its strict threshold) for one face
             return faces
         rects = np.trunc(faces[:, :4]).astype(np.int64)  # FaceDetectorYN casts to an integer Rect
         return faces[nms_boxes(rects, faces[:, 14], self.score_threshold, self.nms_threshold, self.top_k)]
 
-    def _decode(self, outputs: dict[str, np.ndarray], stride: int, cols: int) -> np.ndarray:
-        """The faces of one stride's anchor grid (``cols`` anchors a row) scoring at least the threshold."""
-        cls = np.clip(outputs[f"cls_{stride}"][0, :, 0], 0.0, 1.0)
-        obj = np.clip(outputs[f"obj_{stride}"][0, :, 0], 0.0, 1.0)
-        score = np.sqrt(cls * obj)
-        index = np.flatnonzero(score >= self.score_threshold)
-        bbox = outputs[f"bbox_{stride}"][0, index]
-        kps = outputs[f"kps_{stride}"][0, index]
+    def _decode(self, outputs: list[np.ndarray], k: int, stride: int, cols: int) -> np.ndarray:
+        """The faces of stride ``STRIDES[k]``'s anchor grid (``cols`` anchors a row) scoring at least the
+        threshold. A product of class and objectness below the threshold's square (less a margin for
+        rounding) rules an anchor out cheaply: most anchors, and all of them in most search regions."""
+        cls, obj = outputs[k][0, :, 0], outputs[k + len(STRIDES)][0, :, 0]
+        index = np.flatnonzero(cls * obj >= np.float32(0.999 * self.score_threshold ** 2))
+        if index.size:
+            score = np.sqrt(np.clip(cls[index], 0.0, 1.0) * np.clip(obj[index], 0.0, 1.0))
+            keep = score >= self.score_threshold
+            index, score = index[keep], score[keep]
+        if not index.size:
+            return np.zeros((0, 15), np.float32)
+        bbox = outputs[k + 2 * len(STRIDES)][0, index]
+        kps = outputs[k + 3 * len(STRIDES)][0, index]
         col = (index % cols).astype(np.float32)
         row = (index // cols).astype(np.float32)
         step = np.float32(stride)
@@ -144,5 +151,5 @@ class YuNetDetector(FaceDetector):
         faces[:, 2], faces[:, 3] = w, h
         faces[:, 4:14:2] = (kps[:, 0::2] + col[:, None]) * step
         faces[:, 5:14:2] = (kps[:, 1::2] + row[:, None]) * step
-        faces[:, 14] = score[index]
+        faces[:, 14] = score
         return faces
