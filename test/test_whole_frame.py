@@ -114,3 +114,29 @@ def test_detect_whole_scales_down_and_maps_back():
     assert detect_whole(recorder, big, SETTINGS, max_side=320) == [Box(40, 40, 80, 80)]
     assert recorder.seen == (320, 240, 8)  # the quick look: at most 320 px
     assert detect_whole(recorder, FRAME, DetectionSettings(0, 32, 10)) == [Box(10, 10, 20, 20)]  # 0: never
+
+
+def test_a_start_right_after_close_runs_while_the_old_thread_is_still_alive():
+    """close() while the thread waits for work, then start() before that thread has ended: it must not
+    count on the thread that is leaving (issue 38: busy stayed true and no detection ran). The old
+    thread is held alive after leaving its loop, which is what a slow exit looks like."""
+    left = threading.Event()
+
+    class SlowExit(BackgroundDetection):
+        def _run(self):
+            super()._run()
+            left.set()
+            time.sleep(0.5)  # still alive, past the point where it could pick a job up
+
+    gate = Gate()
+    gate.go.set()
+    background = SlowExit(lambda: gate)
+    background.start(FRAME, 1.0, SETTINGS)
+    assert background.collect(wait=10).boxes
+    old = [t for t in threading.enumerate() if t.name == THREAD_NAME]
+    background.close()
+    assert left.wait(10) and any(t.is_alive() for t in old)
+    assert background.start(FRAME, 2.0, SETTINGS)
+    outcome = background.collect(wait=5)
+    assert outcome is not None and outcome.boxes, "the job started after close() never ran"
+    background.close()

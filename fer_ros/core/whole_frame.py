@@ -133,7 +133,7 @@ class BackgroundDetection:
         job = _Job(bgr.copy(), stamp, settings, tag)
         with self._condition:
             self._closed = False
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:  # none, or the last one left its loop (it clears this under the lock)
                 self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
                 self._thread.start()
             self._queued = job
@@ -193,6 +193,9 @@ class BackgroundDetection:
                 while self._queued is None and not self._closed:
                     self._condition.wait()
                 if self._closed:
+                    # Decided under the lock: a start() from now on starts a new thread. (A thread that
+                    # is still alive but past this point would never pick its job up.)
+                    self._thread = None
                     return
                 job, self._queued = self._queued, None
                 make = self._make
