@@ -38,22 +38,21 @@ def test_a_face_state_lives_and_expires_with_its_track():
     def seen(boxes, stamp, scene_cut=False):
         tracks = tracker.update(boxes, stamp, scene_cut=scene_cut)
         for track in tracks:
-            track.smoothing = smoother.update(track.smoothing, np.full(7, 1 / 7), stamp)
-            track.classification.passes += 1
+            track.emotion.classified_as(np.full(7, 1 / 7), stamp, 0, smoother)
         return tracks
 
     a, b = Box(0, 0, 50, 50), Box(200, 0, 50, 50)
     first = seen([a, b], 0.0)
     again = seen([a, b], 0.1)
-    assert again == first and all(t.classification.passes == 2 and t.smoothing.stamp == 0.1 for t in again)
+    assert again == first and all(t.emotion.passes == 2 and t.emotion.smoothing.stamp == 0.1 for t in again)
     assert seen([a], 1.0)[0] is not first[0]  # unseen for 0.9 s > max_age: a new face, its state new
-    assert len(tracker.tracks) == 1 and tracker.tracks[0].classification.passes == 1
+    assert len(tracker.tracks) == 1 and tracker.tracks[0].emotion.passes == 1
     cut = tracker.update([a, Box(400, 0, 50, 50)], 1.1, scene_cut=True)  # a new scene: b's state is gone too
     assert cut[0] is tracker.tracks[0] and len(tracker.tracks) == 2
     later = tracker.update([Box(200, 0, 50, 50)], 1.2, scene_cut=True)
-    assert len(tracker.tracks) == 1 and later[0].smoothing is None  # not the old b: the cut ended it
+    assert len(tracker.tracks) == 1 and later[0].emotion.smoothing is None  # not the old b: the cut ended it
     back = tracker.update([a], 0.5)  # stamps jumped back: every face anew
-    assert back[0].smoothing is None and back[0].classification.passes == 0 and len(tracker.tracks) == 1
+    assert back[0].emotion.smoothing is None and back[0].emotion.passes == 0 and len(tracker.tracks) == 1
 
 
 def test_tracker_follows_a_fast_face_by_its_velocity():

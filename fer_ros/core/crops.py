@@ -6,10 +6,10 @@ Such a crop is treated as the box of a detector whose box is the whole crop: its
 ``/aligned``, measured by ``python -m fer_models.calibrate_framing --detector hri_face_detect`` on
 FER2013 faces cut out the way hri_face_detect cuts them, fer_models.hri_crops) says where FER2013's
 framing lies in it, and :func:`fer_ros.core.framing.crop_square` cuts that square out, as for our
-own detectors. Then, per face id as in the pipeline: the quality gate (a blurred crop is
-``uncertain``, with this crop's scores), the classifier on every waiting crop in one batch (a face's
-first crop on it and its mirror image, later ones one view each, fer_ros.core.views) and temporal
-smoothing with hysteresis (fer_ros.core.smoothing).
+own detectors. Then, per face id, by the pipeline's rules (fer_ros.core.face_state): the quality
+gate first (a blurred crop is not classified, its face ``uncertain`` with its last probabilities),
+the classifier on every fit crop in one batch (a face's first crop on it and its mirror image, later
+ones one view each, fer_ros.core.views) and temporal smoothing with hysteresis (fer_ros.core.smoothing).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import numpy as np
 from fer_ros.core.classifiers import EmotionBackend, create_classifier
 from fer_ros.core.framing import BoxFraming, crop_square, load_framing, to_gray
 from fer_ros.core.quality import assess
-from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion, SmoothingState
+from fer_ros.core.face_state import FaceEmotionState
+from fer_ros.core.smoothing import EmotionSmoother
 from fer_ros.core.types import Box, FaceEmotion
 from fer_ros.core.views import classify_views, views_for
 
@@ -40,23 +41,25 @@ class Crop:
 
 
 class CropRecognizer:
-    """Classify batches of face crops, each face (by id) smoothed with hysteresis on its own.
+    """Classify batches of face crops, each face (by id) with a state of its own that follows the
+    pipeline's rules (fer_ros.core.face_state: quality before classification, every report defined).
 
     ``framing``: where FER2013's framing lies in a crop taken as a box (:data:`SOURCES`);
     ``smoother``: the smoothing settings (each face's state is kept here, by id, until
-    :meth:`forget`); ``min_sharpness``: below it a crop is ``blurred`` and its face reported
-    ``uncertain`` (its smoothed state left as it was). Not thread-safe."""
+    :meth:`forget`); ``min_sharpness``: below it a crop is ``blurred``, not classified, and its face
+    reported ``uncertain`` (its state left as it was). Not thread-safe."""
 
     def __init__(self, classifier: EmotionBackend, framing: BoxFraming, smoother: EmotionSmoother,
                  min_sharpness: float):
         self.classifier, self.framing, self.smoother = classifier, framing, smoother
         self.min_sharpness = min_sharpness
-        self._passes: dict[str, int] = {}  # face id -> classifications so far (fer_ros.core.views)
-        self._states: dict[str, SmoothingState] = {}  # face id -> its smoothed emotion
+        self._states: dict[str, FaceEmotionState] = {}  # face id -> its emotion state
+        self._crops = 0  # crops received: the frame count of the states (their ``frame``)
 
     def __contains__(self, face_id: str) -> bool:
-        """Whether a smoothed state of face ``face_id`` is kept."""
-        return face_id in self._states
+        """Whether face ``face_id`` has been classified and its state is kept."""
+        state = self._states.get(face_id)
+        return state is not None and state.classified
 
     @classmethod
     def from_values(cls, values: dict, source: str = "cropped") -> "CropRecognizer":
@@ -74,30 +77,26 @@ class CropRecognizer:
     def forget(self, keep) -> None:
         """Drop the state of every face whose id is not in ``keep`` (e.g. no longer tracked)."""
         keep = set(keep)
-        self._passes = {k: v for k, v in self._passes.items() if k in keep}
         self._states = {k: v for k, v in self._states.items() if k in keep}
 
     def recognize(self, crops: list[Crop]) -> list[FaceEmotion]:
         """One FaceEmotion per crop, in order: its box is the whole crop, its ``square`` the FER2013
-        framing cut from it; at most one crop per face id."""
+        framing cut from it; at most one crop per face id. Crops too blurred are not classified."""
         size = self.classifier.input_size
+        self._crops += 1
         boxes = [Box(0, 0, crop.bgr.shape[1], crop.bgr.shape[0]) for crop in crops]
         squares = [self.framing.square(box) for box in boxes]
-        qualities = [assess(crop_square(to_gray(crop.bgr), square, size), box, 0, self.min_sharpness)
-                     for crop, square, box in zip(crops, squares, boxes)]
+        states = [self._states.setdefault(crop.face_id, FaceEmotionState()) for crop in crops]
+        for crop, square, box, state in zip(crops, squares, boxes, states):
+            state.assessed(assess(crop_square(to_gray(crop.bgr), square, size), box, 0, self.min_sharpness))
+        fit = [k for k, state in enumerate(states) if state.fit]
         smoothing = self.smoother.time_constant > 0
-        scores = classify_views(self.classifier, [crop.bgr for crop in crops], squares,
-                                [views_for(self._passes.get(crop.face_id, 0), smoothing) for crop in crops])
+        scores = classify_views(self.classifier, [crops[k].bgr for k in fit], [squares[k] for k in fit],
+                                [views_for(states[k].passes, smoothing) for k in fit])
+        for k, raw in zip(fit, scores):
+            states[k].classified_as(raw, crops[k].stamp, self._crops, self.smoother)
         faces = []
-        for k, crop in enumerate(crops):
-            self._passes[crop.face_id] = self._passes.get(crop.face_id, 0) + 1
-            if qualities[k].ok:
-                state = self._states.get(crop.face_id)
-                if state is not None and crop.stamp < state.stamp:  # time went back (a bag replayed): afresh
-                    state = None
-                self._states[crop.face_id] = self.smoother.update(state, scores[k], crop.stamp)
-                smoothed = self.smoother.emotion(self._states[crop.face_id])
-            else:  # flagged, not guessed (as in the pipeline): this crop's scores, 'uncertain'
-                smoothed = SmoothedEmotion(scores[k], UNCERTAIN, float(scores[k].max()))
-            faces.append(FaceEmotion(boxes[k], scores[k], crop.face_id, smoothed, qualities[k], squares[k]))
+        for crop, box, square, state in zip(crops, boxes, squares, states):
+            raw, smoothed = state.report()
+            faces.append(FaceEmotion(box, raw, crop.face_id, smoothed, state.quality, square))
         return faces

@@ -12,11 +12,10 @@ from fer_ros.core import schema
 from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector
-from fer_ros.core.emotions import NUM_EMOTIONS
 from fer_ros.core.finder import FaceFinder, Tracked
 from fer_ros.core.framing import crop_squares, to_gray
 from fer_ros.core.quality import assess
-from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
+from fer_ros.core.smoothing import EmotionSmoother
 from fer_ros.core.tracker import IouTracker, Track
 from fer_ros.core.types import Box, FaceEmotion, FaceSquare, FrameResult
 from fer_ros.core.views import classify_views, views_for
@@ -43,9 +42,9 @@ class PreparedChange:
 
 class EmotionPipeline:
     """Face finder (detect, then track: fer_ros.core.finder), classifier, tracker, quality gate and
-    temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. A face too blurred
-    to classify (sharpness below ``min_sharpness``) is flagged and reported as "uncertain" instead
-    of guessed. In video each confirmed face is searched for every ``search_every`` frames and
+    temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. Each confirmed face
+    found in a frame is judged first: one too blurred (sharpness below ``min_sharpness``) or too
+    small is not classified but flagged and reported "uncertain" (fer_ros.core.face_state). In video each confirmed face is searched for every ``search_every`` frames and
     coasts in between (``_coasts``: its predicted box stands for it), and is classified every
     ``classify_every`` frames on a frame it was found in (``_choose``); in between it keeps its last
     probabilities and smoothed emotion. Everything known
@@ -128,28 +127,22 @@ class EmotionPipeline:
             elif k not in found.coasted:
                 track.searched = self._frames
         squares = self._track_squares(boxes, tracks, found.full)
+        confirmed = [k for k, track in enumerate(tracks) if track.hits >= self.config.confirm_frames]
         gray = to_gray(bgr)
-        crops = crop_squares(gray, squares, self.classifier.input_size)
-        chosen = self._choose(tracks, found.coasted)
-        scores = self._classify(gray, squares, tracks, chosen)
+        self._assess(gray, boxes, squares, tracks, [k for k in confirmed if k not in found.coasted
+                                                    or tracks[k].emotion.quality is None])
+        chosen = self._choose(tracks, [k for k in confirmed if k not in found.coasted and tracks[k].emotion.fit])
+        self._classify(gray, squares, tracks, chosen, stamp)
         classified = time.perf_counter()
-        faces, unconfirmed = [], 0
-        for k, (box, square, crop, raw, track) in enumerate(zip(boxes, squares, crops, scores, tracks)):
-            if track.hits < self.config.confirm_frames:
-                unconfirmed += 1  # seen, not yet reported, nor classified
-                continue
-            quality = assess(crop, box, self.config.min_face_size, self.config.min_sharpness)
-            if not quality.ok:  # flag it, do not guess; classify it afresh on the next frame
-                smoothed = SmoothedEmotion(raw, UNCERTAIN, float(raw.max()))
-                track.classification.scores = None
-            else:
-                if k in chosen or track.smoothing is None:  # else as its last classification left it
-                    track.smoothing = self.smoother.update(track.smoothing, raw, stamp)
-                smoothed = self.smoother.emotion(track.smoothing)
-            faces.append(FaceEmotion(box, raw, track.track_id, smoothed, quality, square, k in found.coasted))
+        faces = []
+        for k in confirmed:  # each defined whether classified now, earlier, never, blurred or coasting
+            raw, smoothed = tracks[k].emotion.report()
+            faces.append(FaceEmotion(boxes[k], raw, tracks[k].track_id, smoothed, tracks[k].emotion.quality,
+                                     squares[k], k in found.coasted))
         return FrameResult(faces, bgr.shape[1], bgr.shape[0],
                            {"detection": detected - started, "classification": classified - detected},
-                           unconfirmed=unconfirmed, full_detection=found.full, faults=found.faults)
+                           unconfirmed=len(boxes) - len(confirmed), full_detection=found.full,
+                           faults=found.faults)
 
     def squares(self, boxes: list[Box], full: bool = True, rolls: list[float] | None = None) -> list[FaceSquare]:
         """FER2013's framing of the faces in ``boxes`` (fer_ros.core.framing), found by a whole-frame
@@ -185,50 +178,49 @@ class EmotionPipeline:
             return False
         return self._frames - track.searched < every and (self._frames + track.number) % every != 0
 
-    def _choose(self, tracks: list[Track], coasted: frozenset[int] = frozenset()) -> set[int]:
-        """Which of this frame's faces (indices into ``tracks``) to classify: of the confirmed ones
-        (seen in ``confirm_frames`` frames: a face is classified once it is to be reported) found in
-        this frame (not ``coasted``), every face without probabilities yet, and of the others those
-        last classified ``classify_every`` frames ago or more and, spread evenly over the frames,
-        others / classify_every a frame on average, those classified longest ago. So each face is
-        classified every ``classify_every`` frames, a single one too (six faces at 2: three a frame;
-        one: every other frame), or on the next frame it is searched in."""
+    def _assess(self, gray: np.ndarray, boxes: list[Box], squares: list[FaceSquare], tracks: list[Track],
+                faces: list[int]) -> None:
+        """This frame's quality verdict on ``faces`` (indices into ``tracks``): too small or too
+        blurred to classify (fer_ros.core.quality), before any is classified."""
+        crops = crop_squares(gray, [squares[k] for k in faces], self.classifier.input_size)
+        for k, crop in zip(faces, crops):
+            tracks[k].emotion.assessed(assess(crop, boxes[k], self.config.min_face_size, self.config.min_sharpness))
+
+    def _choose(self, tracks: list[Track], candidates: list[int]) -> set[int]:
+        """Which of ``candidates`` (indices into ``tracks``: the confirmed faces found in this frame and
+        fit to classify) to classify: every one that is ``urgent`` (never classified, or not since it
+        was blurred), and of the others those last classified ``classify_every`` frames ago or more
+        and, spread evenly over the frames, others / classify_every a frame on average, those
+        classified longest ago. So each face is classified every ``classify_every`` frames, a single
+        one too (six faces at 2: three a frame; one: every other frame), or on the next frame it is
+        searched in."""
         every = self.config.classify_every
-        last = [track.classification for track in tracks]
-        confirmed = [k for k, track in enumerate(tracks)
-                     if track.hits >= self.config.confirm_frames and k not in coasted]
-        fresh = {k for k in confirmed if last[k].scores is None}
-        others = sorted((k for k in confirmed if k not in fresh), key=lambda k: last[k].frame)
-        overdue = sum(self._frames - last[k].frame >= every for k in others)
+        states = [track.emotion for track in tracks]
+        fresh = {k for k in candidates if states[k].urgent}
+        others = sorted((k for k in candidates if k not in fresh), key=lambda k: states[k].frame)
+        overdue = sum(self._frames - states[k].frame >= every for k in others)
         self._credit += len(others) / every  # classifications owed, carried over as fractions
         take = max(int(self._credit + 1e-9), overdue)
         self._credit = max(0.0, self._credit - take)
         return fresh | set(others[:take])
 
-    def _classify(self, gray: np.ndarray, squares: list[FaceSquare], tracks: list[Track], chosen: set[int]) -> np.ndarray:
-        """This frame's probabilities of each face: the classifier's for the ``chosen`` ones, the last
-        ones for the others (undefined for a face never classified). A face classified for the first
-        time gets two passes (the face and its mirror image, averaged); with smoothing on, each later
-        classification one pass on the next view of fer_ros.core.views.CYCLE (other framings,
-        mirrored or not), and the smoother averages them (its first updates equally,
-        fer_ros.core.smoothing): the smoothed probabilities approach the average over the views at
-        the cost of a single pass."""
-        scores = np.empty((len(squares), NUM_EMOTIONS), np.float32)
-        records = [track.classification for track in tracks]
-        for k, record in enumerate(records):
-            if k not in chosen and record.scores is not None:
-                scores[k] = record.scores
+    def _classify(self, gray: np.ndarray, squares: list[FaceSquare], tracks: list[Track], chosen: set[int],
+                  stamp: float) -> None:
+        """Classify the ``chosen`` faces (one batch) and fold each result into its state. A face
+        classified for the first time gets two passes (the face and its mirror image, averaged); with
+        smoothing on, each later classification one pass on the next view of
+        fer_ros.core.views.CYCLE (other framings, mirrored or not), and the smoother averages them
+        (its first updates equally, fer_ros.core.smoothing): the smoothed probabilities approach the
+        average over the views at the cost of a single pass."""
         picked = sorted(chosen)
         if not picked:
-            return scores
+            return
         smoothing = self.config.smoothing_time_constant > 0
-        scores[picked] = classify_views(self.classifier, gray, [squares[k] for k in picked],
-                                        [views_for(records[k].passes, smoothing) for k in picked])
-        for k in picked:
-            records[k].passes += 1
-            records[k].frame = self._frames
-            records[k].scores = scores[k].copy()
-        return scores
+        states = [tracks[k].emotion for k in picked]
+        scores = classify_views(self.classifier, gray, [squares[k] for k in picked],
+                                [views_for(state.passes, smoothing) for state in states])
+        for state, raw in zip(states, scores):
+            state.classified_as(raw, stamp, self._frames, self.smoother)
 
     def close(self) -> None:
         """Stop the background detection thread (``process`` may still be called: a later

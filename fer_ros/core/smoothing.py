@@ -30,7 +30,7 @@ class SmoothedEmotion:
 
 @dataclass
 class SmoothingState:
-    """One face's smoothed emotion (kept with the face: fer_ros.core.tracker.Track.smoothing)."""
+    """One face's smoothed emotion (kept with the face: fer_ros.core.face_state.FaceEmotionState)."""
 
     scores: np.ndarray  # smoothed probabilities
     held: int  # index into EMOTIONS of the label held by hysteresis

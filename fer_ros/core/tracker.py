@@ -2,9 +2,9 @@
 that follow faces across frames (greedy IoU matching with where the previous boxes were heading).
 
 A :class:`Track` is the one home of everything the pipeline knows about a face: where it is and how
-it moves (the tracker's), the roll of its eye line (the crop's, fer_ros.core.framing), when it was
-last classified and with which result (fer_ros.core.pipeline) and its smoothed emotion
-(fer_ros.core.smoothing). :class:`IouTracker` creates a track when a box matches none and expires
+it moves (the tracker's), the roll of its eye line (the crop's, fer_ros.core.framing), and its
+emotion: classifications, smoothed state and quality (fer_ros.core.face_state, whose rules the
+ROS4HRI recogniser follows too). :class:`IouTracker` creates a track when a box matches none and expires
 it, with all of that, once: unseen for ``max_age``, at a scene cut where it is not seen, or when
 the stamps jump back.
 """
@@ -16,20 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fer_ros.core import schema
-from fer_ros.core.smoothing import SmoothingState
+from fer_ros.core.face_state import FaceEmotionState
 from fer_ros.core.types import Box
 
 # seconds: the shortest time a track's velocity is measured over (fer_ros.core.schema.CONSTANTS)
 VELOCITY_BASELINE = schema.constant("velocity_baseline")
-
-
-@dataclass
-class Classification:
-    """When the classifier last looked at a face, and what it said (fer_ros.core.pipeline)."""
-
-    passes: int = 0  # classifier passes so far (the mirror alternation)
-    frame: int = 0  # the pipeline's frame count when it was last classified
-    scores: np.ndarray | None = None  # its probabilities then; None: classify it on the next frame
 
 
 @dataclass
@@ -47,8 +38,7 @@ class Track:
     # the pipeline's frame count when the tracking search last found it; None since a whole-frame
     # detection found it (fer_ros.core.pipeline: which faces coast, see search_every)
     searched: int | None = None
-    classification: Classification = field(default_factory=Classification)
-    smoothing: SmoothingState | None = None  # its smoothed emotion; None until first classified
+    emotion: FaceEmotionState = field(default_factory=FaceEmotionState)  # fer_ros.core.face_state
     anchor: tuple[int, int, float] = field(init=False)  # (x, y, stamp) the velocity is next measured from
 
     def __post_init__(self):

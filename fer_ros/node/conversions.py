@@ -48,6 +48,7 @@ def result_to_msg(result: FrameResult, header, model: str, detector: str,
             arousal=arousal,
             quality=(quality.reason or FaceEmotion.QUALITY_OK) if quality else FaceEmotion.QUALITY_OK,
             sharpness=quality.sharpness if quality else 0.0,
+            coasted=face.coasted,
         ))
     return FaceEmotionArray(header=header, image_width=result.image_width, image_height=result.image_height,
                             model=model, detector=detector, processing_time=float(processing_time),
