@@ -232,3 +232,10 @@ def test_a_missing_onnx_runtime_says_how_to_install_it(monkeypatch, yunet_model)
         create_detector("yunet", model_path=yunet_model)
     with pytest.raises(ModelError, match="python3-onnxruntime-pip"):
         EmotionClassifier()
+
+
+def test_a_misspelt_or_foreign_detector_option_is_refused_not_ignored(yunet_model):
+    with pytest.raises(ConfigError, match="no option model_path"):
+        create_detector("haar", model_path=yunet_model)
+    with pytest.raises(ConfigError, match="no option score_treshold"):
+        create_detector("yunet", model_path=yunet_model, score_treshold=0.5)

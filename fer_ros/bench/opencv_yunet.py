@@ -19,8 +19,8 @@ class OpenCvYuNet(YuNetDetector):
     size, as the node kept them (whole frames and the search regions do not resize one back and forth)."""
 
     def __init__(self, model_path: str = "", score_threshold: float = 0.87, nms_threshold: float = 0.3,
-                 top_k: int = 500, **options):
-        super().__init__(model_path, score_threshold, nms_threshold, top_k, **options)
+                 top_k: int = 500):
+        super().__init__(model_path, score_threshold, nms_threshold, top_k)
         self._model_path = model_path
         self._nets: dict[tuple[int, int], cv2.FaceDetectorYN] = {}
 

@@ -42,6 +42,7 @@ import numpy as np
 from fer_ros.core import schema
 from fer_ros.core.config import PipelineConfig
 from fer_ros.core.detectors.base import FaceDetector
+from fer_ros.core.framing import Framing
 from fer_ros.core.types import Box, Fault
 from fer_ros.core.whole_frame import BackgroundDetection, DetectionSettings, detect_whole
 
@@ -136,12 +137,20 @@ class FaceFinder:
     def __init__(self, detector: FaceDetector, config: PipelineConfig | None = None,
                  make_detector: Callable[[], FaceDetector] | None = None):
         self.detector = detector
+        self._framing: Framing | None = None  # the detector's, read when first needed (framing)
         self.background = BackgroundDetection(make_detector) if make_detector is not None else None
         self._settings: DetectionSettings | None = None
         self._scene = 0  # which scene (sequence of frames) the detections belong to
         self._whole_seconds = 0.0  # what a whole-frame detection on the frame thread takes (running mean)
         self.configure(config or PipelineConfig())
         self.reset()
+
+    @property
+    def framing(self) -> Framing:
+        """Where FER2013's framing lies in the detector's boxes (fer_ros.core.framing)."""
+        if self._framing is None:
+            self._framing = self.detector.framing
+        return self._framing
 
     def configure(self, config: PipelineConfig) -> None:
         """Change the settings; what is tracked stays. A background detection in flight is cancelled
@@ -160,7 +169,8 @@ class FaceFinder:
     def use_detector(self, detector: FaceDetector, make_detector: Callable[[], FaceDetector] | None) -> None:
         """Switch to another detector (a background detection in flight is cancelled); the next
         frame is searched whole."""
-        self.detector = detector
+        if detector is not self.detector:
+            self.detector, self._framing = detector, None
         if make_detector is None:
             self.close()
             self.background = None

@@ -11,7 +11,7 @@ import numpy as np
 from fer_ros.core import schema
 from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
-from fer_ros.core.detectors import create_detector
+from fer_ros.core.detectors import create_detector, detector_options
 from fer_ros.core.finder import FaceFinder, Tracked
 from fer_ros.core.framing import crop_squares, to_gray
 from fer_ros.core.quality import assess
@@ -56,9 +56,13 @@ class EmotionPipeline:
 
     def __init__(self, config: PipelineConfig | None = None):
         self.config = PipelineConfig()  # replaced below; apply() compares against it
-        self.detector = self.classifier = None
-        self.tracker = self.smoother = None
+        self.classifier = self.finder = self.tracker = self.smoother = None
         self.apply(self.prepare(config or PipelineConfig(), full=True))
+
+    @property
+    def detector(self):
+        """The face detector, which the finder owns (with its framing and the background detection)."""
+        return self.finder.detector
 
     def prepare(self, config: PipelineConfig, full: bool = False) -> PreparedChange:
         """Validate ``config`` and build the detector and classifier it needs that differ from the
@@ -71,8 +75,7 @@ class EmotionPipeline:
         detector = classifier = None
         if full or changed & DETECTOR_FIELDS:
             name, yunet_model, choice = resolve_detector(config.detector, config.yunet_model)
-            make = partial(create_detector, name, model_path=yunet_model, score_threshold=config.detection_threshold,
-                           min_neighbors=config.haar_min_neighbors, scale_factor=config.haar_scale_factor)
+            make = partial(create_detector, name, **detector_options(name, config, yunet_model))
             detector = (name, choice, make(), make)  # make: the background detection's own copy
         if full or changed & CLASSIFIER_FIELDS:
             classifier = create_classifier(config.classifier_backend, config.model,
@@ -84,20 +87,20 @@ class EmotionPipeline:
         calls ``process``). Tracking and smoothing settings change in place, keeping every face's
         id and smoothed state; only a rebuilt part starts afresh. Returns the changed field names."""
         c = change.config
+        detector = make_detector = None
         if change.detector is not None:
-            self.detector_name, self.detector_choice, self.detector, self._make_detector = change.detector
-            self._framing = self.detector.framing
+            self.detector_name, self.detector_choice, detector, make_detector = change.detector
         if change.classifier is not None:
             self.classifier = change.classifier
         if change.full:
-            self.finder = FaceFinder(self.detector, c, self._make_detector)
+            self.finder = FaceFinder(detector, c, make_detector)
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
             self._frames = 0
             self._credit = 0.0  # classifications owed to the tracked faces (_choose)
         else:
             if change.detector is not None:  # the new detector searches the whole frame next
-                self.finder.use_detector(self.detector, self._make_detector)
+                self.finder.use_detector(detector, make_detector)
             self.finder.configure(c)
             self.tracker.iou_threshold, self.tracker.max_age = c.track_iou_threshold, c.track_max_age
             self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
@@ -148,7 +151,7 @@ class EmotionPipeline:
         """FER2013's framing of the faces in ``boxes`` (fer_ros.core.framing), found by a whole-frame
         detection (``full``) or by the tracking search, grown by ``face_margin`` and, with
         ``align_faces``, rolled by ``rolls`` (default: as each box's landmarks show, where they do)."""
-        framing = self._framing.full if full else self._framing.near
+        framing = self.finder.framing.full if full else self.finder.framing.near
         if not self.config.align_faces:
             rolls = [0.0] * len(boxes)
         elif rolls is None:
@@ -158,7 +161,7 @@ class EmotionPipeline:
     def _track_squares(self, boxes: list[Box], tracks: list[Track], full: bool) -> list[FaceSquare]:
         """:meth:`squares` of this frame's tracked faces: a face whose box shows no roll (the tracking
         search's landmarks show too little of it) keeps the roll its track last read."""
-        framing = self._framing.full if full else self._framing.near
+        framing = self.finder.framing.full if full else self.finder.framing.near
         rolls = []
         for box, track in zip(boxes, tracks):
             measured = framing.roll(box)

@@ -61,7 +61,7 @@ class HaarDetector(FaceDetector):
     roi_face_size = 48  # a little over twice the cascade's 20-pixel window (measured: 40 misses more)
 
     def __init__(self, min_neighbors: int = 4, scale_factor: float = 1.15, cascade_path: str | None = None,
-                 roi_scale_factor: float = ROI_SCALE_FACTOR, **_ignored):
+                 roi_scale_factor: float = ROI_SCALE_FACTOR):
         path = Path(cascade_path) if cascade_path else default_cascade_path()
         try:
             self._cascade = cv2.CascadeClassifier(str(path))

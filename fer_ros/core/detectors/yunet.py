@@ -88,7 +88,7 @@ class YuNetDetector(FaceDetector):
     roi_retry_size = 80
 
     def __init__(self, model_path: str = "", score_threshold: float = 0.87, nms_threshold: float = 0.3,
-                 top_k: int = 500, **_ignored):
+                 top_k: int = 500):
         if not model_path:
             raise ConfigError(f"detector 'yunet' needs a model file: {DOWNLOAD_HINT} (parameter yunet_model)")
         if not Path(model_path).is_file():
