@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from fer_ros.core.detectors.base import FaceDetector
-from fer_ros.core.finder import OVERDUE_WAIT, QUICK_SIDE, SEARCH, FaceFinder, scene_change, suppress, thumbnail
-from fer_ros.core.pipeline import COAST_MAX_GAP, EmotionPipeline, PipelineConfig
+from fer_ros.core.finder import (COAST_MAX_GAP, OVERDUE_WAIT, QUICK_SIDE, SEARCH, FaceFinder, scene_change, suppress,
+                                 thumbnail)
+from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 from fer_ros.core.types import Box
 from fer_ros.core.whole_frame import BACKGROUND_NICE
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import NamedTuple
 
 import cv2
@@ -43,7 +43,8 @@ from fer_ros.core import schema
 from fer_ros.core.config import PipelineConfig
 from fer_ros.core.detectors.base import FaceDetector
 from fer_ros.core.framing import Framing
-from fer_ros.core.types import Box, Fault
+from fer_ros.core.tracker import Track
+from fer_ros.core.types import Box, Fault, Found
 from fer_ros.core.whole_frame import BackgroundDetection, DetectionSettings, detect_whole
 
 THUMBNAIL = (32, 24)  # width, height of the scene-change thumbnail
@@ -55,6 +56,7 @@ NMS_IOU = schema.constant("nms_iou")  # two searches that find one face: keep th
 SAME_FACE_IOU = schema.constant("same_face_iou")  # an arrived face is a tracked one (with centres inside)
 OVERDUE_WAIT = schema.constant("overdue_wait")  # seconds a frame waits for an overdue background detection
 QUICK_SIDE = int(schema.constant("quick_side"))  # pixels: the quick look after a cut or losing every face
+COAST_MAX_GAP = schema.constant("coast_max_gap")  # seconds: frames further apart search every face
 
 
 def thumbnail(bgr: np.ndarray) -> np.ndarray:
@@ -79,33 +81,11 @@ def suppress(boxes: list[Box], iou: float = NMS_IOU) -> list[Box]:
 
 
 class Tracked(NamedTuple):
-    """A face tracked so far, as the finder gets it (fer_ros.core.tracker)."""
+    """A tracked face as this frame's search sees it (fer_ros.core.tracker.Track)."""
 
     box: Box  # where it should be now (moved on by its velocity)
     size: int  # its side at the last full detection: the size it is searched at
     search: bool = True  # False: it coasts, its predicted ``box`` stands for it in this frame
-
-
-@dataclass(frozen=True)
-class Found:
-    """The faces of one frame and how they were found."""
-
-    boxes: list[Box]  # pixels of the frame, best first
-    # every box comes from a whole-frame detection (else every box from the search near a known face):
-    # which of the detector's framing calibrations applies (fer_ros.core.framing)
-    full: bool
-    # most of the picture changed from the previous frame (a new scene): a tracked face not among
-    # ``boxes`` is gone, its track ends now (fer_ros.core.tracker)
-    scene_cut: bool = False
-    # per box: the face side a whole-frame detection measured (the size its track is searched at
-    # from now on), 0 where only the search near its last box found it
-    sizes: list[int] = field(default_factory=list)
-    # per box: in how many frames the face was seen, counting this one: 2 for a face that a background
-    # detection found in an older frame and the search found again here (confirm_frames counts both)
-    sightings: list[int] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)  # what went wrong beside this frame
-    # indices of the boxes that are predictions, not found in this frame (coasting faces, Tracked.search)
-    coasted: frozenset[int] = frozenset()
 
 
 class FaceFinder:
@@ -142,6 +122,7 @@ class FaceFinder:
         self._settings: DetectionSettings | None = None
         self._scene = 0  # which scene (sequence of frames) the detections belong to
         self._whole_seconds = 0.0  # what a whole-frame detection on the frame thread takes (running mean)
+        self._frames = 0  # frames found so far: the turns of the faces' searches (coasts)
         self.configure(config or PipelineConfig())
         self.reset()
 
@@ -199,7 +180,25 @@ class FaceFinder:
         if self.background is not None:
             self.background.close()
 
-    def find(self, bgr: np.ndarray, stamp: float, tracked: list[Tracked]) -> Found:
+    def find(self, bgr: np.ndarray, stamp: float, tracks: list[Track]) -> Found:
+        """The faces in ``bgr`` (the frame at ``stamp``), given the ``tracks`` live now: each searched
+        for near where it should be, or coasting (:meth:`coasts`), or the whole frame detected."""
+        self._frames += 1
+        tracked = [Tracked(t.predicted(stamp), t.size, not self.coasts(t, stamp)) for t in tracks]
+        return replace(self._find(bgr, stamp, tracked), frame=self._frames)
+
+    def coasts(self, track: Track, stamp: float) -> bool:
+        """Whether ``track`` coasts in the frame at ``stamp`` (its predicted box stands for it,
+        unsearched): only a confirmed face that the tracking search found in the last
+        ``search_every`` frames, seen ``COAST_MAX_GAP`` ago at most, and not on its turn (the faces'
+        turns spread over the frames by their numbers)."""
+        every = self.config.search_every
+        if (every <= 1 or track.searched is None or track.hits < self.config.confirm_frames
+                or stamp - track.last_seen > COAST_MAX_GAP):
+            return False
+        return self._frames - track.searched < every and (self._frames + track.number) % every != 0
+
+    def _find(self, bgr: np.ndarray, stamp: float, tracked: list[Tracked]) -> Found:
         previous, self._thumbnail = self._thumbnail, thumbnail(bgr)
         cut = previous is not None and scene_change(previous, self._thumbnail) > self.config.scene_change_threshold
         since = None if self._previous_stamp is None else stamp - self._previous_stamp  # the last frame

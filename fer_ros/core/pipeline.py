@@ -12,7 +12,7 @@ from fer_ros.core import schema
 from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import create_detector, detector_options
-from fer_ros.core.finder import FaceFinder, Tracked
+from fer_ros.core.finder import FaceFinder
 from fer_ros.core.framing import crop_squares, to_gray
 from fer_ros.core.quality import assess
 from fer_ros.core.smoothing import EmotionSmoother
@@ -26,7 +26,6 @@ __all__ = ["EmotionPipeline", "PipelineConfig", "PreparedChange", "resolve_detec
 # changes in place.
 DETECTOR_FIELDS = PipelineConfig.fields_reconfiguring("detector")  # from fer_ros.core.schema
 CLASSIFIER_FIELDS = PipelineConfig.fields_reconfiguring("classifier")
-COAST_MAX_GAP = schema.constant("coast_max_gap")  # seconds: frames further apart search every face
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class EmotionPipeline:
     temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. Each confirmed face
     found in a frame is judged first: one too blurred (sharpness below ``min_sharpness``) or too
     small is not classified but flagged and reported "uncertain" (fer_ros.core.face_state). In video each confirmed face is searched for every ``search_every`` frames and
-    coasts in between (``_coasts``: its predicted box stands for it), and is classified every
+    coasts in between (the finder's schedule: its predicted box stands for it), and is classified every
     ``classify_every`` frames on a frame it was found in (``_choose``); in between it keeps its last
     probabilities and smoothed emotion. Everything known
     about a face lives in its track (fer_ros.core.tracker.Track), which the tracker creates and
@@ -119,16 +118,10 @@ class EmotionPipeline:
         started = time.perf_counter()
         stamp = started if stamp is None else stamp
         self._frames += 1
-        found = self.finder.find(bgr, stamp, [Tracked(t.predicted(stamp), t.size, not self._coasts(t, stamp))
-                                              for t in self.tracker.live(stamp)])
+        found = self.finder.find(bgr, stamp, self.tracker.live(stamp))
         boxes = found.boxes
         detected = time.perf_counter()
-        tracks = self.tracker.update(boxes, stamp, found.sizes, found.scene_cut, found.sightings)
-        for k, track in enumerate(tracks):
-            if found.full:
-                track.searched = None
-            elif k not in found.coasted:
-                track.searched = self._frames
+        tracks = self.tracker.take(found, stamp)
         squares = self._track_squares(boxes, tracks, found.full)
         confirmed = [k for k, track in enumerate(tracks) if track.hits >= self.config.confirm_frames]
         gray = to_gray(bgr)
@@ -169,17 +162,6 @@ class EmotionPipeline:
                 track.roll = measured
             rolls.append(track.roll)
         return self.squares(boxes, full, rolls)
-
-    def _coasts(self, track: Track, stamp: float) -> bool:
-        """Whether ``track`` coasts in the frame at ``stamp`` (its predicted box stands for it,
-        unsearched): only a confirmed face that the tracking search found in the last
-        ``search_every`` frames, seen ``COAST_MAX_GAP`` ago at most, and not on its turn (the faces'
-        turns spread over the frames by their numbers)."""
-        every = self.config.search_every
-        if (every <= 1 or track.searched is None or track.hits < self.config.confirm_frames
-                or stamp - track.last_seen > COAST_MAX_GAP):
-            return False
-        return self._frames - track.searched < every and (self._frames + track.number) % every != 0
 
     def _assess(self, gray: np.ndarray, boxes: list[Box], squares: list[FaceSquare], tracks: list[Track],
                 faces: list[int]) -> None:

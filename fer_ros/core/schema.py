@@ -280,7 +280,7 @@ CONSTANTS: tuple[Constant, ...] = (
     C("velocity_baseline", 0.1, (0.0, 1.0), "seconds",
       "Shortest time a track's velocity is measured over: over two frames a few milliseconds apart a "
       "pixel of jitter would read as a fast move."),
-    # --- the pipeline (fer_ros.core.pipeline)
+    # --- the finder's search schedule (fer_ros.core.finder)
     C("coast_max_gap", 0.05, (0.0, 1.0), "seconds",
       "A face coasts (search_every) only while the frames come at most this far apart (20 Hz and "
       "faster): between slower frames a face moves too far to leave unsearched."),

@@ -17,7 +17,7 @@ import numpy as np
 
 from fer_ros.core import schema
 from fer_ros.core.face_state import FaceEmotionState
-from fer_ros.core.types import Box
+from fer_ros.core.types import Box, Found
 
 # seconds: the shortest time a track's velocity is measured over (fer_ros.core.schema.CONSTANTS)
 VELOCITY_BASELINE = schema.constant("velocity_baseline")
@@ -35,8 +35,8 @@ class Track:
     velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
     roll: float = 0.0  # degrees, the face's roll as last read off its landmarks (fer_ros.core.framing)
     number: int = 0  # the tracker's count of faces before this one: spreads the faces' searches over frames
-    # the pipeline's frame count when the tracking search last found it; None since a whole-frame
-    # detection found it (fer_ros.core.pipeline: which faces coast, see search_every)
+    # the finder's frame count when the tracking search last found it; None since a whole-frame
+    # detection found it (fer_ros.core.finder: which faces coast, see search_every)
     searched: int | None = None
     emotion: FaceEmotionState = field(default_factory=FaceEmotionState)  # fer_ros.core.face_state
     anchor: tuple[int, int, float] = field(init=False)  # (x, y, stamp) the velocity is next measured from
@@ -103,6 +103,18 @@ class IouTracker:
         """Frames in which ``track_id`` was seen (0 for an unknown id)."""
         track = self.get(track_id)
         return 0 if track is None else track.hits
+
+    def take(self, found: Found, stamp: float) -> list[Track]:
+        """:meth:`update` with what the finder found at ``stamp``, then each face's search record:
+        none after a whole-frame detection, the finder's frame count for a face its search found (a
+        coasting face keeps its own)."""
+        tracks = self.update(found.boxes, stamp, found.sizes, found.scene_cut, found.sightings)
+        for k, track in enumerate(tracks):
+            if found.full:
+                track.searched = None
+            elif k not in found.coasted:
+                track.searched = found.frame
+        return tracks
 
     def update(self, boxes: list[Box], stamp: float, sizes: list[int] | None = None,
                scene_cut: bool = False, sightings: list[int] | None = None) -> list[Track]:

@@ -122,6 +122,30 @@ class Fault:
     message: str
 
 
+@dataclass(frozen=True)
+class Found:
+    """The faces of one frame and how the finder found them (fer_ros.core.finder): what the tracker
+    takes in (fer_ros.core.tracker.IouTracker.take)."""
+
+    boxes: list[Box]  # pixels of the frame, best first
+    # every box comes from a whole-frame detection (else every box from the search near a known face):
+    # which of the detector's framing calibrations applies (fer_ros.core.framing)
+    full: bool
+    # most of the picture changed from the previous frame (a new scene): a tracked face not among
+    # ``boxes`` is gone, its track ends now
+    scene_cut: bool = False
+    # per box: the face side a whole-frame detection measured (the size its track is searched at
+    # from now on), 0 where only the search near its last box found it
+    sizes: list[int] = field(default_factory=list)
+    # per box: in how many frames the face was seen, counting this one: 2 for a face that a background
+    # detection found in an older frame and the search found again here (confirm_frames counts both)
+    sightings: list[int] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)  # what went wrong beside this frame
+    # indices of the boxes that are predictions, not looked for in this frame (coasting faces)
+    coasted: frozenset[int] = frozenset()
+    frame: int = 0  # the finder's count of frames: when the searched faces were last searched for
+
+
 @dataclass
 class FrameResult:
     """Everything the core found in one image."""
