@@ -3,26 +3,8 @@
 Sharpness is the variance of the Laplacian of the grey crop after resizing it to 48x48 (the
 classifier's input size), so one threshold holds for faces of any size in the image.
 
-How ``DEFAULT_MIN_SHARPNESS = 50`` was chosen (Haar box x=178 y=69 92x92 of ``skimage.data.astronaut()``,
-whole image Gaussian-blurred with sigma in source pixels; "happy" is the correct label):
-
-=========== ========= =================================
-blur sigma  sharpness classifier (fernet_w24, epoch-5 checkpoint)
-=========== ========= =================================
-0 (sharp)   1334      happy 0.77
-2           166       happy 0.88
-3           80        happy 0.71
-3.5         61        happy 0.51
-4           49        happy 0.37 (still argmax, barely)
-5           32        angry wins
-6           22        sad wins
-=========== ========= =================================
-
-Below about 50 the label is a coin toss or wrong. Real faces score far above it: every face the Haar
-detector finds in the scene photos of ``../shared/data/scenes`` scores 298 or more (the lowest are
-35-41 pixel faces), and only 0.01% of a 8053-image sample of FER2013 (the training data) is below 50
-(0.1st percentile: 169). The measure also scales with contrast squared, so a very dim, flat face can
-fall under it; that face is hard to classify too.
+A face below ``min_sharpness`` (default 50) reads as a coin toss or wrong; real faces score far
+above it. The measurements that chose 50: docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -34,7 +16,7 @@ from fer_ros.core import schema
 from fer_ros.core.types import Box, Quality
 
 SHARPNESS_SIZE = 48  # crops are resized to this square before measuring
-DEFAULT_MIN_SHARPNESS = schema.default("min_sharpness")  # 50, see the module docstring
+DEFAULT_MIN_SHARPNESS = schema.default("min_sharpness")  # 50, docs/measurements.md
 DEFAULT_MIN_FACE_SIZE = schema.default("min_face_size")  # pixels
 
 OK, TOO_SMALL, BLURRED = "", "too_small", "blurred"  # the values of Quality.reason

@@ -97,14 +97,14 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "Path of the YuNet ONNX file (face_detection_yunet_2023mar.onnx, OpenCV model zoo): needed by "
       "detector 'yunet'; with 'auto', empty means the verified copy in the cache folder.", DETECTOR),
     P("detection_threshold", float, 0.87,
-      "Minimum YuNet face score (chosen between dog faces, at most 0.85, and small real faces, at "
-      "least 0.89, in our scene photos).", DETECTOR, range=(0.0, 1.0)),
+      "Minimum YuNet face score (between the scores of dog faces and of small real faces in our "
+      "scene photos: docs/measurements.md).", DETECTOR, range=(0.0, 1.0)),
     P("haar_min_neighbors", int, 4,
       "Haar cascade minNeighbors: higher finds fewer, surer faces (haar only).", DETECTOR, range=(1, 50)),
     P("haar_scale_factor", float, 1.15,
       "Haar cascade scaleFactor: step between the face sizes searched; larger is faster and may miss "
-      "faces between steps (haar only; 1.15 with minNeighbors 4 from the measured speed/recall "
-      "curve, docs/benchmark.md). The search near a tracked face uses the finer of this and 1.15.",
+      "faces between steps (haar only; 1.15 with minNeighbors 4 from the speed/recall curve, "
+      "docs/measurements.md). The search near a tracked face uses the finer of this and 1.15.",
       DETECTOR, range=(1.01, 2.0)),
     # --- detection schedule and crops: changed in place
     P("detection_max_side", int, 640,
@@ -251,15 +251,14 @@ C = Constant
 CONSTANTS: tuple[Constant, ...] = (
     # --- the tracking search (fer_ros.core.finder)
     C("search_span", 1.6, (1.2, 3.0), "face sizes",
-      "Side of the square searched around a tracked face's predicted box. `python -m "
-      "fer_ros.bench.roi_search` (docs/benchmark.md): 1.6 found 0.995 of the faces again at 1.97 ms a "
-      "search, 2.0 0.997 at 2.52 ms, 1.4 0.994; smaller squares lose fast faces."),
+      "Side of the square searched around a tracked face's predicted box: smaller squares lose fast "
+      "faces, larger ones cost more (docs/measurements.md)."),
     C("arrived_search_span", 3.0, (1.6, 6.0), "face sizes",
       "Side of the square searched around a face that a background detection found in an older frame "
       "(it may have moved since): a face moving 60 px in the 10 frames the detection took is still inside."),
     C("search_size_low", 0.83, (0.5, 1.0), "x the face's size",
       "Smallest face searched for near a tracked face, relative to its side at its last whole-frame "
-      "detection (with search_size_high: 0.995 found again, against 0.997 for 0.75-1.33 at 1.3x the cost)."),
+      "detection (with search_size_high; docs/measurements.md)."),
     C("search_size_high", 1.2, (1.0, 2.0), "x the face's size",
       "Largest face searched for near a tracked face, relative to its side at its last whole-frame detection."),
     C("nms_iou", 0.5, (0.1, 0.9), "IoU",
@@ -274,8 +273,8 @@ CONSTANTS: tuple[Constant, ...] = (
       "is waited for once, so a hung detector costs one frame this much and no more."),
     C("quick_side", 320, (160, 640), "pixels",
       "Longest side of the frame in the quick whole-frame look on the frame thread after a scene cut or "
-      "when every tracked face is lost (the full detection runs in the background meanwhile): Haar "
-      "takes 35-45 ms at 320 against 80-110 at 640 and finds faces of about 40 source pixels and more."),
+      "when every tracked face is lost (the full detection runs in the background meanwhile): a third "
+      "to a half of a full look's time, finding faces of about 40 source pixels and more (docs/measurements.md)."),
     # --- the tracker (fer_ros.core.tracker)
     C("velocity_baseline", 0.1, (0.0, 1.0), "seconds",
       "Shortest time a track's velocity is measured over: over two frames a few milliseconds apart a "

@@ -18,9 +18,7 @@ from fer_ros.core.types import Box
 
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"  # fewer false positives than _default
 # The coarsest scaleFactor of the search near a known face (fer_ros.core.finder), whatever the full
-# frame's: coarser steps lose faces between sizes. 1.1 finds a moving face again more often (0.994
-# against 0.982 of jittered boxes) but costs 1.2-1.5x per search, and with 6 faces fer_node at 30 Hz
-# answered fewer frames (python -m fer_ros.bench.roi_search, docs/benchmark.md).
+# frame's: coarser steps lose faces between sizes, finer ones cost more per search (docs/measurements.md).
 ROI_SCALE_FACTOR = 1.15
 
 
@@ -58,7 +56,7 @@ class HaarDetector(FaceDetector):
     """Viola-Jones cascade on the equalised grey image. It has no score: every box gets 1.0."""
 
     name = "haar"
-    roi_face_size = 48  # a little over twice the cascade's 20-pixel window (measured: 40 misses more)
+    roi_face_size = 48  # a little over twice the cascade's 20-pixel window (docs/measurements.md)
 
     def __init__(self, min_neighbors: int = 4, scale_factor: float = 1.15, cascade_path: str | None = None,
                  roi_scale_factor: float = ROI_SCALE_FACTOR):
