@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from fer_ros.core.classifiers.onnx import DEFAULT_MODEL, SHIPPED_MODELS, EmotionClassifier, resolve_model
+from fer_ros.core.classifiers.onnx import (DEFAULT_MODEL, MIRROR_AVERAGED_DEFAULT, SHIPPED_MODELS,
+                                          EmotionClassifier, resolve_model)
 from fer_ros.core.sidecar import sha256_of
 from fer_ros.core.errors import ModelError
 from fer_ros.core.emotions import EMOTIONS
@@ -17,13 +18,18 @@ CARDS = {"default": "MODEL_CARD.md", "fast": "MODEL_CARD_fast.md"}
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
 def test_shipped_model_matches_its_sidecar_and_card(name):
+    """Each file the model parameter loads matches its sidecar; the card describes the export it comes
+    from (the default's: the mirror-averaged one, whose single pass the default is)."""
     path = SHIPPED_MODELS[name]
     spec = json.loads(path.with_suffix(".json").read_text())
     assert spec["sha256"] == sha256_of(path)
     assert spec["labels"] == list(EMOTIONS)
     assert path.stat().st_size <= 5 * 1024 * 1024
+    carded = MIRROR_AVERAGED_DEFAULT if name == "default" else path
+    carded_spec = json.loads(carded.with_suffix(".json").read_text())
+    assert carded_spec["sha256"] == sha256_of(carded) and carded_spec.get("single_pass", path.name) == path.name
     card = (path.parent / CARDS[name]).read_text()
-    assert spec["name"] in card and "python -m fer_models.train" in card and spec["sha256"] in card
+    assert carded_spec["name"] in card and "python -m fer_models.train" in card and carded_spec["sha256"] in card
 
 
 def test_model_names_resolve_to_shipped_files_and_paths_pass_through(tmp_path):
@@ -59,7 +65,8 @@ def test_smiling_astronaut_is_happy():
 def test_single_pass_of_the_default_model_matches_it_mirror_averaged():
     """fer_default_single.onnx is the unmirrored branch of fer_default.onnx (python -m
     fer_models.single_pass): its mean on a face and on its mirror image is the default's output."""
-    averaged = EmotionClassifier("default")
+    averaged = EmotionClassifier(MIRROR_AVERAGED_DEFAULT)
+    assert resolve_model("default").name == averaged.spec.single_pass  # `default` is this export's single pass
     faces = np.random.default_rng(1).integers(0, 256, (8, 48, 48), dtype=np.uint8)
     single = averaged.predict_single(faces)
     mirrored = averaged.predict_single(faces[:, :, ::-1].copy())
@@ -85,7 +92,8 @@ def test_video_cycles_the_views_and_the_smoothed_scores_approach_their_average()
     square = pipeline.squares(pipeline.detect(photo))[0]
     classifier = pipeline.classifier
     first = classify_views(classifier, photo, [square], [FIRST])[0]
-    assert np.allclose(first, classifier.predict(crop_squares(photo, [square], 48))[0], atol=1e-5)  # = mirror average
+    averaged = EmotionClassifier(MIRROR_AVERAGED_DEFAULT)  # the export that averages in its graph
+    assert np.allclose(first, averaged.predict(crop_squares(photo, [square], 48))[0], atol=1e-5)
     views = np.stack([classify_views(classifier, photo, [square], [(view,)])[0] for view in CYCLE])
     average = views.mean(axis=0)
     assert np.abs(views - average).max() > 0.1  # the views really differ
