@@ -8,6 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 from conftest import REPO
+from test_robot_install import DEVELOPMENT_ONLY
 
 # top-level module -> the rosdep key that provides it
 KEYS = {
@@ -22,8 +23,8 @@ KEYS = {
 OPTIONAL = {
     "tensorflow": "classifier_backend deepface only (its error says to install TensorFlow)",
     "keras": "classifier_backend deepface only",
-    "skimage": "the demo's photos (make demo, from the checkout)",
-    "matplotlib": "the demo's photos (make demo, from the checkout)",
+    "skimage": "the packaged photos of the regression tool's `make` (fer_ros.tools.photos)",
+    "matplotlib": "the packaged photos of the regression tool's `make` (fer_ros.tools.photos)",
 }
 # What colcon installs and a robot runs: the benchmarks (fer_ros/bench) and the training package are
 # run from the checkout
@@ -32,9 +33,11 @@ INSTALLED = [REPO / "fer_ros" / "core", REPO / "fer_ros" / "node", REPO / "fer_r
 
 
 def imported_modules() -> dict[str, str]:
-    """Top-level module -> a file that imports it, for every file under INSTALLED."""
+    """Top-level module -> a file that imports it, for every file under INSTALLED that a robot gets
+    (not the development-only ones, test_robot_install.DEVELOPMENT_ONLY)."""
     files = [p for root in INSTALLED for p in ([root] if root.is_file() else root.rglob("*"))
-             if p.is_file() and (p.suffix == ".py" or p.parent.name == "scripts")]
+             if p.is_file() and (p.suffix == ".py" or p.parent.name == "scripts")
+             and not str(p.relative_to(REPO)).startswith(DEVELOPMENT_ONLY)]
     found = {}
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
