@@ -13,8 +13,14 @@ import numpy as np
 
 def demo_photos() -> dict[str, np.ndarray]:
     """Real photos that ship inside installed packages (no download), as BGR."""
-    import matplotlib.cbook
-    import skimage.data
+    try:
+        import matplotlib.cbook
+        import skimage.data
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            f"the packaged photos come with scikit-image and matplotlib ({error}): on a robot "
+            "`sudo apt install python3-skimage python3-matplotlib`, elsewhere `pip install scikit-image matplotlib`, "
+            "or give the tool photos of your own") from None
 
     astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
