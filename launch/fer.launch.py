@@ -22,6 +22,9 @@ Usage examples::
     ros2 launch fer_ros fer.launch.py hri_output:=true
     ros2 launch fer_ros fer.launch.py hri_recognizer:=true hri_input:=aligned
 
+    # Simulation or a bag replayed with --clock: every node started here takes its time from /clock
+    ros2 launch fer_ros fer.launch.py use_sim_time:=true
+
     ros2 launch fer_ros fer.launch.py --show-args                        # every argument
 
 ``ros2 launch`` stops with an error, before starting anything, on an argument name this file does
@@ -87,6 +90,10 @@ LAUNCH_OPTIONS = (
      'classify the crops it publishes for each face on /humans/faces/<id>/cropped (or /aligned: '
      'hri_input) and publish /humans/faces/<id>/expression. The parameters of detection and of the '
      'image input do not apply to it; image_topic is ignored.', ('true', 'false')),
+    ('use_sim_time', '',
+     'Use the time published on /clock (a simulator, or `ros2 bag play --clock`) instead of the '
+     'system clock, in every node this file starts (fer_node, fer_hri_recognizer, rviz2). Empty: the '
+     'value in params_file (false unless it sets use_sim_time).', ('', 'true', 'false')),
 )
 # Names ros2 launch adds to the arguments itself (from --launch-prefix and --launch-prefix-filter).
 ROS2_LAUNCH_NAMES = ('launch-prefix', 'launch-prefix-filter')
@@ -139,9 +146,16 @@ def schema_type_words(param):
     return {int: 'an integer', float: 'a number'}.get(param.type, 'a valid value')
 
 
+def sim_time_override(context):
+    """{'use_sim_time': True/False} when the argument is given, else {} (params_file decides)."""
+    text = LaunchConfiguration('use_sim_time').perform(context)
+    return {'use_sim_time': text == 'true'} if text else {}
+
+
 def overrides(context):
-    """{name: value} of every parameter argument given (not empty), converted and checked."""
-    values = {}
+    """{name: value} of every parameter argument given (not empty), converted and checked, and
+    use_sim_time when given."""
+    values = sim_time_override(context)
     for param in schema.PARAMETERS:
         text = LaunchConfiguration(param.name).perform(context)
         if text != '':
@@ -281,8 +295,10 @@ def launch_setup(context, *args, **kwargs):
     if use_rviz:
         first = cameras[0][0].rstrip('/')
         rviz_config = PathJoinSubstitution([FindPackageShare(PACKAGE), 'rviz', 'fer.rviz'])
+        sim_time = sim_time_override(context)  # rviz2 reads no params_file: only the clock is passed
         actions.append(Node(
             package='rviz2', executable='rviz2', name='rviz2', arguments=['-d', rviz_config],
+            parameters=[sim_time] if sim_time else None,
             # the config shows /emotion/annotated_image; point it at the first node's
             remappings=[('/emotion/annotated_image', f'{first}/emotion/annotated_image')] if first else [],
             output='screen'))

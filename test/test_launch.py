@@ -28,6 +28,7 @@ from fer_ros.core import schema
 LAUNCH_FILE = REPO / "launch" / "fer.launch.py"
 ROS2CLI_ENV = SHARED / "ros2cli" / "env.sh"
 LAUNCH_TEST_FILE = REPO / "test" / "launch_tests" / "fer_params_launch.py"
+SIM_TIME_LAUNCH_TEST_FILE = REPO / "test" / "launch_tests" / "fer_sim_time_launch.py"
 PROBE = "import launch, launch_ros, launch_testing, ros2launch"
 
 
@@ -39,15 +40,20 @@ def launch_env() -> dict:
 
 # Loads the launch description as `ros2 launch` would, declares the given arguments, and runs the
 # file's OpaqueFunction without starting anything: prints the arguments and the nodes it would start.
+# With --pretend-installed first, every executable counts as installed (e.g. rviz2 where it is not).
 DESCRIBE = r"""
 import json, sys, yaml
 from launch import LaunchContext
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.launch_description_sources import load_python_launch_file_as_module
 from launch_ros.actions import LifecycleNode, Node
 
-path, argv = sys.argv[1], sys.argv[2:]
-description = PythonLaunchDescriptionSource(path).get_launch_description(LaunchContext())
+pretend_installed = sys.argv[1] == "--pretend-installed"
+path, argv = sys.argv[1 + pretend_installed], sys.argv[2 + pretend_installed:]
+module = load_python_launch_file_as_module(path)
+if pretend_installed:
+    module.find_executable = lambda package, executable: None
+description = module.generate_launch_description()
 out = {"arguments": {a.name: {"default": "".join(t.describe() for t in a.default_value).strip("'"),
                               "choices": a.choices, "description": a.description}
                      for a in description.get_launch_arguments()},
@@ -66,23 +72,27 @@ try:
                     continue
                 action._perform_substitutions(context)
                 files = [p for p, is_file in action._Node__expanded_parameter_arguments if is_file]
-                overrides = {}
-                for f in files[1:]:
+                values = []  # each file's parameters, in order
+                for f in files:
+                    values.append({})
                     for scope in (yaml.safe_load(open(f)) or {}).values():
-                        overrides.update(scope["ros__parameters"])
+                        values[-1].update(scope["ros__parameters"])
                 out["nodes"].append({
                     "name": action.node_name, "namespace": action.expanded_node_namespace,
                     "executable": action.node_executable, "lifecycle": isinstance(action, LifecycleNode),
-                    "remappings": dict(action.expanded_remapping_rules or []), "params_file": files[0],
-                    "overrides": overrides})
+                    "remappings": dict(action.expanded_remapping_rules or []),
+                    "params_file": files[0] if files else None,
+                    "overrides": {k: v for file_values in values[1:] for k, v in file_values.items()},
+                    "parameters": {k: v for file_values in values for k, v in file_values.items()}})
 except Exception as error:
     out["error"] = f"{type(error).__name__}: {error}"
 print(json.dumps(out))
 """
 
 
-def describe(*argv: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", DESCRIBE, str(LAUNCH_FILE), *argv], env=launch_env(),
+def describe(*argv: str, pretend_installed: bool = False) -> dict:
+    flag = ["--pretend-installed"] if pretend_installed else []
+    done = subprocess.run([sys.executable, "-c", DESCRIBE, *flag, str(LAUNCH_FILE), *argv], env=launch_env(),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -142,6 +152,24 @@ def test_lifecycle_starts_the_managed_executable_under_the_same_name():
         pytest.skip(f"fer_lifecycle_node is not installed here: {out['error']}")
     (node,) = out["nodes"]
     assert node["lifecycle"] and node["executable"] == "fer_lifecycle_node" and node["name"] == "/fer_node"
+
+
+@pytest.mark.parametrize("argv", [[], ["cameras:=front:/front/image_raw,rear:/rear/image_raw"],
+                                  ["lifecycle:=true"], ["hri_recognizer:=true"], ["use_rviz:=true"]])
+def test_use_sim_time_reaches_every_node_it_starts(argv):
+    """use_sim_time:=true is passed to fer_node (each camera's), the managed variant, the recognizer
+    and rviz2 (counted as installed here); use_sim_time:=false too; left out, the params file decides
+    (nothing is passed)."""
+    def use_sim_time(*given):
+        out = describe(*given, *argv, pretend_installed=True)
+        assert out["error"] is None, out["error"]
+        return {node["name"]: node["parameters"].get("use_sim_time") for node in out["nodes"]}
+
+    on = use_sim_time("use_sim_time:=true")
+    assert len(on) == (2 if "use_rviz:=true" in argv or "cameras:=" in " ".join(argv) else 1)
+    assert set(on.values()) == {True}, on
+    assert set(use_sim_time("use_sim_time:=false").values()) == {False}
+    assert set(use_sim_time().values()) == {None}
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -246,6 +274,15 @@ def test_launch_test_file_passes():
     node's parameter service; every process exits cleanly)."""
     done = subprocess.run(["launch_test", str(LAUNCH_TEST_FILE)], env=launch_env(), capture_output=True,
                           text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+def test_launch_test_sim_time_file_passes():
+    """test/launch_tests/fer_sim_time_launch.py through the real `launch_test`: with
+    use_sim_time:=true the node's parameter is true, its diagnostics are published without /clock and
+    their stamps follow /clock once it is published; every process exits cleanly."""
+    done = subprocess.run(["launch_test", str(SIM_TIME_LAUNCH_TEST_FILE)], env=launch_env(),
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 

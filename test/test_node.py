@@ -154,7 +154,7 @@ def test_diagnostics_report_counts_and_turn_stale_without_input(graph, two_faces
         assert wait_for(lambda: any(s.level in (b"\x00", b"\x01") and processed(s) >= 1 for s in ours()), 5), \
             [s.message for s in ours()]
         values = {kv.key: kv.value for kv in [s for s in ours() if processed(s) >= 1][-1].values}
-        assert values["model"] == emotions[0].model
+        assert values["model"] == emotions[0].model and values["clock"] == "system"
         stale_count = sum(s.level == b"\x03" for s in ours())
         assert wait_for(lambda: sum(s.level == b"\x03" for s in ours()) > stale_count, 5), "camera stop not seen"
         # blur_faces: the face regions of the annotated image are smoothed, the rest is untouched

@@ -6,7 +6,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
 from fer_ros.core.stats import Snapshot
-from fer_ros.node.dds import describe
+from fer_ros.node.dds import discovery_advice, large_frame_advice, middleware_settings, rmw_in_use
 
 
 def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardware_id: str,
@@ -29,15 +29,26 @@ def diagnostic_array(snap: Snapshot, level: int, message: str, name: str, hardwa
     return DiagnosticArray(header=Header(stamp=stamp), status=[status])
 
 
-def no_input_message(topic: str, publishers: int, seconds: float, reliability: str) -> str:
-    """The warning logged while no image arrives: what the node sees of the topic and what to check."""
+def no_input_message(topic: str, publishers: int, seconds: float, reliability: str,
+                     rmw: str | None = None) -> str:
+    """The warning logged while no image arrives: what the node sees of the topic and what to check,
+    for the middleware ``rmw`` (default: this process's)."""
+    rmw = rmw or rmw_in_use()
     waited = f"no images on {topic} for {seconds:.0f} s"
     if publishers == 0:
         return (f"{waited}, and no publisher of it is seen. Check the topic name (remap 'image', or "
-                "image_topic:= in the launch file) and that the camera driver uses the same Fast DDS "
-                f"transport setting as this node ({describe()}): processes with "
-                "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA and processes without it do not see each other.")
+                "image_topic:= in the launch file), and that the camera driver runs with the same "
+                f"ROS_DOMAIN_ID and middleware settings as this node ({middleware_settings(rmw)}): "
+                f"{discovery_advice(rmw)}")
+    qos = ("it gets nothing from a best-effort publisher (input_reliability: best_effort takes both)."
+           if reliability == "reliable" else large_frame_advice(rmw))
     return (f"{waited}, though {publishers} publisher(s) of it are seen. Is the camera streaming? This "
-            f"subscription is {reliability}: a best-effort one gets no large frames over Fast DDS's default "
-            "transport (README: 'Fast DDS and large images'), and a reliable one none from a best-effort "
-            "publisher.")
+            f"subscription is {reliability} (middleware {rmw}): {qos}")
+
+
+def clock_description(sim_time: bool, now_ns: int) -> str:
+    """Which clock stamps the node's messages (diagnostics' "clock" value): with use_sim_time, also
+    whether /clock has been heard from (until then the node's time is 0)."""
+    if not sim_time:
+        return "system"
+    return "/clock (use_sim_time)" if now_ns > 0 else "/clock (use_sim_time), none received yet: stamps are 0"

@@ -14,6 +14,7 @@ import threading
 import time
 
 import rclpy
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
@@ -30,7 +31,7 @@ from fer_ros.core.stats import STALE, FrameStats, HealthThresholds, assess
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node import hri, params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
-from fer_ros.node.diagnostics import diagnostic_array, no_input_message
+from fer_ros.node.diagnostics import clock_description, diagnostic_array, no_input_message
 from fer_ros.node.live_params import NODE_FIELDS, LiveParameters
 from fer_ros.node.throttled_log import ThrottledLog
 
@@ -90,7 +91,11 @@ class EmotionNodeCore:
     def _open_outputs(self, create_publisher) -> None:
         """Publishers (made by ``create_publisher``: a plain or a lifecycle one) and the diagnostics
         timer. ``emotion`` and ``emotion/annotated_image`` take QoS overrides from parameters
-        (``qos_overrides./emotion.publisher.reliability`` ...), as image_pipeline's nodes do."""
+        (``qos_overrides./emotion.publisher.reliability`` ...), as image_pipeline's nodes do.
+
+        The timer runs on the steady clock, not the node's: with ``use_sim_time`` a node clock
+        stands still until /clock is published (and while a bag is paused), and diagnostics, with
+        the warning that no image arrives, are wanted most then. Their stamps are the node's time."""
         overrides = QoSOverridingOptions.with_default_policies()
         self.emotion_pub = create_publisher(
             FaceEmotionArray, "emotion", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE),
@@ -100,7 +105,8 @@ class EmotionNodeCore:
             qos_overriding_options=overrides)
         self.diagnostics_pub = create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.hri = hri.HriOutput(self) if self.values["hri_output"] else None
-        self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics)
+        self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics,
+                                                    clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def _close_outputs(self, destroy_publisher) -> None:
         if self._diagnostics_timer is not None:
@@ -236,10 +242,12 @@ class EmotionNodeCore:
             topic = sub.topic_name
             self._log_throttled("no_input", no_input_message(topic, self.count_publishers(topic), waited,
                                                              self._input_reliability.replace("_", "-")))
-        extra = {"model": pipeline.classifier.name, "detector": pipeline.detector_name}
+        now = self.get_clock().now()
+        extra = {"model": pipeline.classifier.name, "detector": pipeline.detector_name,
+                 "clock": clock_description(self.get_clock().ros_time_is_active, now.nanoseconds)}
         publisher.publish(diagnostic_array(
             snap, level, message, f"{self.get_fully_qualified_name()}: emotion recognition",
-            self.get_fully_qualified_name(), extra, self.get_clock().now().to_msg()))
+            self.get_fully_qualified_name(), extra, now.to_msg()))
 
     def close(self) -> None:
         """Stop the worker and destroy the node, then log the frame counts. The context may already be
