@@ -1,4 +1,5 @@
-"""The Fast DDS transport choice for our tools and tests (fer_ros/node/dds.py)."""
+"""The Fast DDS transport choice for our tools and tests, and the middleware advice of the node's
+warnings (fer_ros/node/dds.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fer_ros.node.dds import PROFILE, use_large_frame_transport
+from fer_ros.node.dds import CYCLONE_DDS, FAST_DDS, PROFILE, rmw_in_use, use_large_frame_transport
 
 
 def test_profile_is_used_when_no_transport_is_chosen():
@@ -48,3 +49,59 @@ def test_no_input_message_names_the_topic_and_what_to_check():
     assert "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA" in alone
     seen = no_input_message("/camera/image_raw", 2, 5, "reliable")
     assert "2 publisher(s) of it are seen" in seen and "This subscription is reliable" in seen
+    assert "gets nothing from a best-effort publisher" in seen
+
+
+def test_the_rmw_in_use_is_rclpys():
+    from rclpy.utilities import get_rmw_implementation_identifier
+
+    assert rmw_in_use() == get_rmw_implementation_identifier() != ""
+
+
+@pytest.mark.parametrize("rmw", FAST_DDS)
+def test_no_input_message_under_fast_dds_names_its_transport_variables(rmw, monkeypatch):
+    from fer_ros.node.diagnostics import no_input_message
+
+    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    alone = no_input_message("/camera/image_raw", 0, 3, "best-effort", rmw)
+    assert f"({rmw}, FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA, FASTDDS_DEFAULT_PROFILES_FILE=" in alone
+    assert "do not see each other" in alone and "CYCLONEDDS_URI" not in alone
+    assert "FASTRTPS_DEFAULT_PROFILES_FILE" not in alone  # Fast DDS 2.x's name: shown only when set
+    monkeypatch.setenv("FASTRTPS_DEFAULT_PROFILES_FILE", "/jazzy.xml")
+    jazzy = no_input_message("/camera/image_raw", 0, 3, "best-effort", rmw)
+    assert "FASTRTPS_DEFAULT_PROFILES_FILE=/jazzy.xml" in jazzy
+    seen = no_input_message("/camera/image_raw", 1, 3, "best-effort", rmw)
+    assert f"best-effort (middleware {rmw})" in seen and "Fast DDS's default transport" in seen
+
+
+def test_no_input_message_under_cyclone_dds_gives_cyclones_advice(monkeypatch):
+    """Under Cyclone DDS no FASTDDS_* variable is named (they do nothing there): its URI is, and the
+    socket buffer settings that carry large frames."""
+    from fer_ros.node.diagnostics import no_input_message
+
+    monkeypatch.setenv("CYCLONEDDS_URI", "file:///etc/cyclone.xml")
+    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    alone = no_input_message("/camera/image_raw", 0, 3, "best-effort", CYCLONE_DDS)
+    assert "(rmw_cyclonedds_cpp, CYCLONEDDS_URI=file:///etc/cyclone.xml)" in alone
+    assert "RMW_IMPLEMENTATION" in alone
+    seen = no_input_message("/camera/image_raw", 1, 3, "best-effort", CYCLONE_DDS)
+    assert "net.core.rmem_max" in seen and "SocketReceiveBufferSize" in seen
+    for message in (alone, seen):
+        assert "FASTDDS" not in message and "Fast DDS" not in message, message
+
+
+def test_no_input_message_under_another_rmw_names_it_and_no_dds_variable():
+    from fer_ros.node.diagnostics import no_input_message
+
+    for publishers in (0, 1):
+        message = no_input_message("/camera/image_raw", publishers, 3, "best-effort", "rmw_zenoh_cpp")
+        assert "rmw_zenoh_cpp" in message
+        assert "FASTDDS" not in message and "CYCLONEDDS" not in message, message
+
+
+def test_the_clock_diagnostics_value_says_whether_sim_time_runs():
+    from fer_ros.node.diagnostics import clock_description
+
+    assert clock_description(False, 123) == "system"
+    assert clock_description(True, 0) == "/clock (use_sim_time), none received yet: stamps are 0"
+    assert clock_description(True, 10**12) == "/clock (use_sim_time)"
