@@ -18,6 +18,18 @@ def test_profile_is_used_when_no_transport_is_chosen():
     assert int(segment.text) >= 640 * 480 * 3 * 4  # several raw VGA frames fit a segment
 
 
+def test_jazzys_fast_dds_2_gets_the_profile_under_the_name_it_reads():
+    """Fast DDS 2.14 (Jazzy, Humble) reads FASTRTPS_DEFAULT_PROFILES_FILE; 3.x (Kilted on) the other."""
+    for distro, variable in (("jazzy", "FASTRTPS_DEFAULT_PROFILES_FILE"), ("humble", "FASTRTPS_DEFAULT_PROFILES_FILE"),
+                             ("kilted", "FASTDDS_DEFAULT_PROFILES_FILE"), ("rolling", "FASTDDS_DEFAULT_PROFILES_FILE")):
+        environ = {"ROS_DISTRO": distro}
+        assert f"{variable}={PROFILE}" in use_large_frame_transport(environ)
+        assert environ == {"ROS_DISTRO": distro, variable: str(PROFILE)}
+    mine = {"ROS_DISTRO": "jazzy", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}
+    use_large_frame_transport(mine)
+    assert mine == {"ROS_DISTRO": "jazzy", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}
+
+
 def test_a_users_choice_is_kept():
     for chosen in ({"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}, {"FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}):
         environ = dict(chosen)

@@ -24,11 +24,24 @@ CYCLONE_VARIABLES = ("CYCLONEDDS_URI",)
 DEFAULT_RMW = "rmw_fastrtps_cpp"  # ROS 2's default when RMW_IMPLEMENTATION is unset
 
 
+# ROS 2 distributions whose Fast DDS is 2.x, which reads the profile from the older variable's name
+# (Kilted and later ship Fast DDS 3, which reads FASTDDS_DEFAULT_PROFILES_FILE and warns at the old one)
+FAST_DDS_2_DISTROS = ("humble", "iron", "jazzy")
+
+
+def profiles_variable(environ=os.environ) -> str:
+    """The variable the Fast DDS of this ROS 2 (``ROS_DISTRO``; unset: this checkout's Kilted wheels)
+    reads its profiles file from."""
+    fast_dds_2 = environ.get("ROS_DISTRO", "").lower() in FAST_DDS_2_DISTROS
+    return FAST_DDS_2_PROFILES_VARIABLE if fast_dds_2 else "FASTDDS_DEFAULT_PROFILES_FILE"
+
+
 def use_large_frame_transport(environ=os.environ) -> str:
-    """Point ``environ`` at our profile unless a transport is already chosen; describe the choice."""
-    if not any(environ.get(name) for name in VARIABLES):
-        environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
-    return describe(environ)
+    """Point ``environ`` at our profile, under the name its Fast DDS reads, unless a transport is
+    already chosen; describe the choice."""
+    if not any(environ.get(name) for name in VARIABLES + (FAST_DDS_2_PROFILES_VARIABLE,)):
+        environ[profiles_variable(environ)] = str(PROFILE)
+    return describe(environ, VARIABLES + (FAST_DDS_2_PROFILES_VARIABLE,))
 
 
 def describe(environ=os.environ, variables=VARIABLES) -> str:
