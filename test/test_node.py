@@ -254,3 +254,42 @@ def test_spin_ends_on_a_shutdown_that_did_not_wake_its_wait():
     finally:
         executor.shutdown(timeout_sec=1)
         node.destroy_node()
+
+
+def test_with_nobody_listening_the_node_leaves_the_camera_alone_and_says_so(graph, two_faces):
+    """lazy (the default): no subscriber on emotion, the annotated image or REP-155 means no camera
+    subscription and diagnostics that say idle; the first subscriber gets answers, the last one
+    leaving makes it idle again. lazy false: subscribed with nobody listening."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    process = NodeProcess({"diagnostic_period": 0.2},
+                          remaps={"image": "/lazy/image", "emotion": "/lazy/emotion",
+                                  "emotion/annotated_image": "/lazy/annotated"})
+    eager = NodeProcess({"lazy": False}, remaps={"image": "/eager/image", "emotion": "/eager/emotion"},
+                        namespace="/eager")
+    try:
+        process.wait_ready()
+        eager.wait_ready()
+        diagnostics = graph.listen(DiagnosticArray, "/diagnostics")
+        ours = lambda: [m.status[0] for m in diagnostics if m.status[0].hardware_id == "/fer_node"]  # noqa: E731
+        camera = graph.image_publisher("/lazy/image")
+        assert wait_for(lambda: any(s.level == b"\x00" and s.message.startswith("idle") for s in ours())), \
+            [s.message for s in ours()]
+        assert graph.node.count_subscribers("/lazy/image") == 0 and "no images on" not in process.output
+        assert wait_for(lambda: graph.node.count_subscribers("/eager/image") == 1)  # lazy false: subscribed
+
+        emotions = []
+        listener = graph.node.create_subscription(FaceEmotionArray, "/lazy/emotion", emotions.append,
+                                                  QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+        wait_matched(camera)  # the node subscribed to the camera once it saw a listener
+        send_until(camera, lambda i: image_msg(two_faces, 800 + i), emotions, count=2)
+        assert len(emotions) >= 2 and emotions[-1].faces
+        assert "subscribed to the camera: a subscriber appeared" in process.output
+
+        graph.node.destroy_subscription(listener)
+        assert wait_for(lambda: graph.node.count_subscribers("/lazy/image") == 0), "still subscribed to the camera"
+        seen = len(ours())
+        assert wait_for(lambda: len(ours()) > seen and ours()[-1].message.startswith("idle"))
+    finally:
+        assert process.stop() == 0, process.output
+        assert eager.stop() == 0, eager.output

@@ -198,6 +198,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("input_reliability", str, "best_effort",
       "QoS reliability of the image subscription: 'best_effort' (sensor data, REP-2003) or 'reliable'.",
       NODE, choices=("best_effort", "reliable"), read_only=True),
+    P("lazy", bool, True,
+      "Subscribe to the camera only while something subscribes to emotion, the annotated image or the "
+      "REP-155 topics, as image_pipeline's nodes do: with nobody listening the node processes nothing "
+      "and its diagnostics say it is idle; a first subscriber gets answers within about a second "
+      "(false: always subscribed and processing).", NODE),
     # --- output
     P("publish_annotated", bool, True,
       "Publish emotion/annotated_image (drawn only while someone subscribes).", OUTPUT),

@@ -27,13 +27,20 @@ from fer_ros.core.drawing import annotate
 from fer_ros.core.errors import FerError, ImageFormatError
 from fer_ros.core.latest import LatestSlot
 from fer_ros.core.pipeline import EmotionPipeline
-from fer_ros.core.stats import STALE, FrameStats, HealthThresholds, assess
+from fer_ros.core.stats import OK, STALE, FrameStats, HealthThresholds, assess
 from fer_ros.msg import FaceEmotionArray
 from fer_ros.node import hri, params
 from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
 from fer_ros.node.diagnostics import clock_description, diagnostic_array, no_input_message
 from fer_ros.node.live_params import NODE_FIELDS, LiveParameters
 from fer_ros.node.throttled_log import ThrottledLog
+
+
+# Seconds between looks for subscribers to the outputs (lazy): a first subscriber's frames start within
+# about this plus discovery
+WATCH_PERIOD = 0.25
+IDLE_MESSAGE = ("idle: nobody subscribes to emotion, the annotated image or the REP-155 topics, so the camera "
+                "is not subscribed (parameter lazy)")
 
 
 class EmotionNodeCore:
@@ -53,10 +60,11 @@ class EmotionNodeCore:
             hri.hri_messages()  # ConfigError saying how to install hri_msgs: fail fast
         self.pipeline: EmotionPipeline | None = None
         self.stats = FrameStats()
-        self._started = time.monotonic()
+        self._waiting_since = time.monotonic()  # when the camera was last subscribed
         self._slot = LatestSlot()
         self._frame_lock = threading.Lock()  # held by the worker while it applies a change or processes a frame
-        self._active = False  # subscribed: frames are processed and diagnostics published
+        self._active = False  # started (activated): diagnostics published, the camera subscribed while wanted
+        self._watch_timer = None  # looks for subscribers to the outputs (lazy)
         self._log_throttled = ThrottledLog(self.get_logger(), lambda: self.values["log_throttle_period"])
         self.image_sub = self.emotion_pub = self.annotated_pub = self.diagnostics_pub = None
         self.hri: hri.HriOutput | None = None  # REP-155 output (hri_output)
@@ -105,12 +113,16 @@ class EmotionNodeCore:
             qos_overriding_options=overrides)
         self.diagnostics_pub = create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.hri = hri.HriOutput(self) if self.values["hri_output"] else None
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._diagnostics_timer = self.create_timer(self.values["diagnostic_period"], self._publish_diagnostics,
-                                                    clock=Clock(clock_type=ClockType.STEADY_TIME))
+                                                    clock=steady)
+        self._watch_timer = self.create_timer(WATCH_PERIOD, self._update_input, clock=steady)
 
     def _close_outputs(self, destroy_publisher) -> None:
-        if self._diagnostics_timer is not None:
-            self.destroy_timer(self._diagnostics_timer)
+        for timer in (self._diagnostics_timer, self._watch_timer):
+            if timer is not None:
+                self.destroy_timer(timer)
+        self._watch_timer = None
         for publisher in (self.emotion_pub, self.annotated_pub, self.diagnostics_pub):
             if publisher is not None:
                 destroy_publisher(publisher)
@@ -120,26 +132,59 @@ class EmotionNodeCore:
             self.hri = None
 
     def _subscribe(self) -> None:
-        """Subscribe to the camera and start processing. Sensor-data QoS with ``input_reliability``,
-        overridable by ``qos_overrides.<image topic>.subscription.*`` parameters."""
+        """Start: subscribe to the camera now, or (``lazy``) as soon as an output has a subscriber."""
+        self._active = True
+        self._update_input()
+
+    def listeners(self) -> int:
+        """Subscriptions to the outputs that answer frames: emotion, the annotated image (when it is
+        published) and the REP-155 topics; /diagnostics does not count."""
+        count = self.emotion_pub.get_subscription_count() if self.emotion_pub is not None else 0
+        if self.values["publish_annotated"] and self.annotated_pub is not None:
+            count += self.annotated_pub.get_subscription_count()
+        return count + (self.hri.listeners() if self.hri is not None else 0)
+
+    @property
+    def idle(self) -> bool:
+        """Started, but not subscribed to the camera because nobody listens (``lazy``)."""
+        return self._active and self.image_sub is None
+
+    def _update_input(self) -> None:
+        """Subscribe to the camera while the node is started and someone listens (or not ``lazy``);
+        unsubscribe when the last listener has gone. Runs every WATCH_PERIOD and on start."""
+        wanted = self._active and (not self.values["lazy"] or self.listeners() > 0)
+        if wanted and self.image_sub is None:
+            self._open_input()
+            self.get_logger().info("subscribed to the camera" + (": a subscriber appeared" if self.values["lazy"]
+                                                                 else ""))
+        elif not wanted and self.image_sub is not None:
+            self._close_input()
+            self.get_logger().info(IDLE_MESSAGE)
+
+    def _open_input(self) -> None:
+        """Subscribe to the camera. Sensor-data QoS with ``input_reliability``, overridable by
+        ``qos_overrides.<image topic>.subscription.*`` parameters."""
         image_qos = QoSProfile(depth=qos_profile_sensor_data.depth,
                                reliability=ReliabilityPolicy.BEST_EFFORT
                                if self.values["input_reliability"] == "best_effort" else ReliabilityPolicy.RELIABLE,
                                history=qos_profile_sensor_data.history)
         msg_type, topic = ((CompressedImage, "image/compressed") if self.values["input_transport"] == "compressed"
                            else (Image, "image"))
-        self._started = time.monotonic()
-        self._active = True
+        self._waiting_since = time.monotonic()
         self.image_sub = self.create_subscription(
             msg_type, topic, self._on_image, image_qos,
             qos_overriding_options=QoSOverridingOptions.with_default_policies())
         self._input_reliability = image_qos.reliability.name.lower()  # after the overrides were applied
 
     def _unsubscribe(self) -> None:
-        """Stop processing: the frame in flight is finished and published first; a frame waiting in
-        the slot, or arriving while the subscription goes, is counted as ``dropped_inactive``."""
+        """Stop (deactivate): no camera, no diagnostics."""
+        self._active = False
+        self._close_input()
+
+    def _close_input(self) -> None:
+        """Unsubscribe from the camera: the frame in flight is finished and published first; a frame
+        waiting in the slot, or arriving while the subscription goes, is counted as ``dropped_inactive``."""
         with self._frame_lock:
-            self._active = False
             if self.hri is not None:  # every face ends while nothing is processed
                 self.hri.clear()
         if self.image_sub is not None:
@@ -236,9 +281,11 @@ class EmotionNodeCore:
         limits = HealthThresholds(v["stale_after"], v["warn_drop_ratio"], v["warn_latency"],
                                   v["error_reject_ratio"])
         level, message = assess(snap, limits)
-        waited = time.monotonic() - self._started if snap.since_last_frame is None else snap.since_last_frame
         sub = self.image_sub
-        if level == STALE and waited > v["stale_after"] and sub is not None:
+        if sub is None:  # idle (lazy): nothing is expected from the camera
+            level, message = OK, IDLE_MESSAGE
+        waited = time.monotonic() - self._waiting_since if snap.since_last_frame is None else snap.since_last_frame
+        if level == STALE and sub is not None and waited > v["stale_after"]:
             topic = sub.topic_name
             self._log_throttled("no_input", no_input_message(topic, self.count_publishers(topic), waited,
                                                              self._input_reliability.replace("_", "-")))

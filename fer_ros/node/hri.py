@@ -120,6 +120,12 @@ class HriOutput:
         self.clear()
         self.node.destroy_publisher(self.tracked_pub)
 
+    def listeners(self) -> int:
+        """Subscriptions to ``tracked`` and to every present face's topics."""
+        publishers = [self.tracked_pub] + [p for face in self.faces.values()
+                                           for p in (face.roi, face.cropped, face.expression)]
+        return sum(p.get_subscription_count() for p in publishers)
+
     @property
     def publisher_count(self) -> int:
         """Per-face publishers alive (three per face present)."""
