@@ -12,6 +12,7 @@ system), so ``cpu_share`` is the node's CPU seconds per wall second: 0.2 is a fi
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from array import array
@@ -45,6 +46,51 @@ class NodeRun:
 NODE_REMAPS = {"image": IMAGE_TOPIC, "emotion": EMOTION_TOPIC, "emotion/annotated_image": "/fer_bench/annotated_image"}
 
 
+class Camera:
+    """Publishes ``frame_at(i)`` as the i-th raw frame at ``rate_hz`` from a thread of its own, each
+    stamped with the wall clock just before it goes; ``timed`` keeps the stamps (ns) published while
+    ``timing`` is set."""
+
+    def __init__(self, publisher, frame_at: Callable[[int], np.ndarray], rate_hz: float = 30.0):
+        self.publisher, self.frame_at, self.rate_hz = publisher, frame_at, rate_hz
+        self.height, self.width = frame_at(0).shape[:2]
+        self.timing = False
+        self.timed: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        period = 1.0 / self.rate_hz
+        start, index = time.monotonic(), 0
+        while not self._stop.is_set():
+            payload = array("B", np.ascontiguousarray(self.frame_at(index)).tobytes())
+            delay = start + index * period - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            now = time.time_ns()
+            stamped = header(*divmod(now, 1_000_000_000), "fer_bench_camera")
+            self.publisher.publish(raw_image(payload, self.width, self.height, stamped))
+            if self.timing:
+                self.timed.append(now)
+            index += 1
+
+
+def cpu_share_over(node, seconds: float) -> float:
+    """``node``'s (a psutil.Process) CPU seconds per wall second over the next ``seconds``."""
+    cpu_before, wall_before = node.cpu_times(), time.monotonic()
+    time.sleep(seconds)
+    cpu_after, wall_after = node.cpu_times(), time.monotonic()
+    return ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / (wall_after - wall_before)
+
+
 def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndarray], core: int, seconds: float,
              warmup_s: float = 2.0, startup_timeout: float = 60.0, rate_hz: float = 30.0) -> NodeRun:
     """Start fer_node with ``params`` on ``core``, publish frame ``frame_at(i)`` as the i-th at
@@ -56,33 +102,12 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
     from fer_ros.bench.worker import one_thread_environment
     from fer_ros.msg import FaceEmotionArray
 
-    height, width = frame_at(0).shape[:2]
     link = Link("fer_bench_replay")
     answers = link.listen(FaceEmotionArray, EMOTION_TOPIC, Answers())  # by stamp: arrival and faces
-    publisher = link.image_publisher(IMAGE_TOPIC)
 
-    timed: list[int] = []
-    stop = threading.Event()
-    phase = {"timing": False}
-
-    def publish_loop():
-        period = 1.0 / rate_hz
-        start, index = time.monotonic(), 0
-        while not stop.is_set():
-            payload = array("B", np.ascontiguousarray(frame_at(index)).tobytes())
-            delay = start + index * period - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            now = time.time_ns()
-            stamped = header(*divmod(now, 1_000_000_000), "fer_bench_camera")
-            publisher.publish(raw_image(payload, width, height, stamped))
-            if phase["timing"]:
-                timed.append(now)
-            index += 1
-
+    camera = Camera(link.image_publisher(IMAGE_TOPIC), frame_at, rate_hz)
     process = NodeProcess(["num_threads:=1", *params], remaps=NODE_REMAPS, env=one_thread_environment(), cpus={core})
-    publisher_thread = threading.Thread(target=publish_loop, daemon=True)
-    publisher_thread.start()
+    camera.start()
     cold_start = rss = cpu_share = None
     error = ""
     try:
@@ -93,15 +118,10 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
         cold_start = (answers.first_arrival_ns - process.launched_ns) / 1e9
         time.sleep(warmup_s)
         node = psutil.Process(process.pid)
-        cpu_before, wall_before = node.cpu_times(), time.monotonic()
-        phase["timing"] = True
-        time.sleep(seconds)
-        phase["timing"] = False
-        cpu_after, wall_after = node.cpu_times(), time.monotonic()
-        cpu_share = ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / (
-            wall_after - wall_before)
-        stop.set()  # no more frames: the node drains what it has, then is measured and stopped
-        publisher_thread.join(timeout=5)
+        camera.timing = True
+        cpu_share = cpu_share_over(node, seconds)
+        camera.timing = False
+        camera.stop()  # no more frames: the node drains what it has, then is measured and stopped
         time.sleep(1.0)  # answers still on their way
         if process.poll() is not None:
             raise RuntimeError(f"fer_node exited with {process.poll()} during the run")
@@ -109,14 +129,97 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
     except (RuntimeError, psutil.Error) as failure:
         error = str(failure)
     finally:
-        stop.set()
-        publisher_thread.join(timeout=5)
+        camera.stop()
         process.stop()
         link.close()
-    answered = [(stamp, *answers.arrival(stamp)) for stamp in timed if answers.arrival(stamp)]
-    return NodeRun(detector=detector, published=len(timed), answered=len(answered),
+    answered = [(stamp, *answers.arrival(stamp)) for stamp in camera.timed if answers.arrival(stamp)]
+    return NodeRun(detector=detector, published=len(camera.timed), answered=len(answered),
                    latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _ in answered],
                    cold_start_s=cold_start, ready_s=process.ready_seconds(), rss_mb=rss,
                    faces=[len(msg.faces) for _, _, msg in answered],
                    ids=list(dict.fromkeys(face.id for _, _, msg in answered for face in msg.faces)),
                    counts=process.frame_counts() or {}, cpu_share=cpu_share, error=error)
+
+
+@dataclass
+class IdleRun:
+    """fer_node (lazy, the default) with a camera at 30 Hz: nobody listening, then one subscriber."""
+
+    idle_cpu_share: float  # CPU seconds per wall second with no subscriber to its outputs
+    first_answer_s: float | None  # from the subscription's creation to its first emotion message
+    busy_cpu_share: float | None  # with the subscriber, after its first second
+    published: int  # frames published after the subscriber's first second
+    answered: int  # of them, answered
+
+
+def run_idle(frame_at: Callable[[int], np.ndarray], core: int, seconds: float, settle_s: float = 3.0) -> IdleRun:
+    """Start fer_node on ``core`` at the defaults with a camera at 30 Hz and no subscriber; after
+    ``settle_s``, its CPU share over ``seconds``; then subscribe to its emotion topic: how soon the
+    first answer comes, and, from one second after subscribing, ``seconds`` of answers and CPU share."""
+    use_large_frame_transport()
+    import psutil
+
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from fer_ros.bench.worker import one_thread_environment
+    from fer_ros.msg import FaceEmotionArray
+
+    link = Link("fer_bench_idle")
+    camera = Camera(link.image_publisher(IMAGE_TOPIC), frame_at)
+    process = NodeProcess(["num_threads:=1"], remaps=NODE_REMAPS, env=one_thread_environment(), cpus={core})
+    try:
+        if not process.wait_ready(60):
+            raise RuntimeError("fer_node did not start:\n" + process.tail(15))
+        camera.start()
+        time.sleep(settle_s)
+        node = psutil.Process(process.pid)
+        idle = cpu_share_over(node, seconds)
+        answers = Answers()
+        subscribed = time.monotonic()
+        link.node.create_subscription(FaceEmotionArray, EMOTION_TOPIC, answers,
+                                      QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        first = time.monotonic() - subscribed if answers.wait_count(1, 10.0) else None
+        time.sleep(max(0.0, subscribed + 1.0 - time.monotonic()))
+        camera.timing = True
+        busy = cpu_share_over(node, seconds)
+        camera.timing = False
+        time.sleep(1.0)  # answers still on their way
+    finally:
+        camera.stop()
+        process.stop()
+        link.close()
+    answered = sum(answers.arrival(stamp) is not None for stamp in camera.timed)
+    return IdleRun(idle, first, busy, len(camera.timed), answered)
+
+
+def main(argv=None) -> int:
+    """``python -m fer_ros.bench.node_e2e --idle``: the lazy node's idle and first-subscriber figures."""
+    import argparse
+
+    from fer_ros.bench.frames import SyntheticSequence
+    from fer_ros.bench.stats import last_core, machine_line
+
+    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.node_e2e", description=main.__doc__)
+    parser.add_argument("--idle", action="store_true", required=True, help="the idle run (the only one here)")
+    parser.add_argument("--faces", type=int, default=6, help="faces in the camera's sequence")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds each CPU share is measured over")
+    parser.add_argument("--core", type=int, default=last_core())
+    args = parser.parse_args(argv)
+    sequence = SyntheticSequence(args.faces, 100_000)
+    load_start = os.getloadavg()
+    run = run_idle(sequence.frame, args.core, args.seconds)
+    answered = 100 * run.answered / run.published if run.published else 0.0
+    print(f"fer_node, defaults (lazy), {args.faces} faces at 30 Hz, core {args.core}:")
+    print(f"  nobody listening: {100 * run.idle_cpu_share:.1f}% of a core")
+    print(f"  first answer {run.first_answer_s:.2f} s after the subscription" if run.first_answer_s is not None
+          else "  no answer within 10 s of the subscription")
+    print(f"  with the subscriber, after its first second: {100 * run.busy_cpu_share:.1f}% of a core, "
+          f"{run.answered} of {run.published} frames answered ({answered:.1f}%)")
+    if run.busy_cpu_share:
+        print(f"  idle / busy CPU: {run.idle_cpu_share / run.busy_cpu_share:.2f}")
+    print(machine_line(args.core, load_start, os.getloadavg()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
