@@ -103,7 +103,7 @@ def test_video_cycles_the_views_and_the_smoothed_scores_approach_their_average()
         if faces:
             raw.append(faces[0].scores)
             smoothed.append(faces[0].smoothed_scores)
-    assert len(raw) == 149  # reported from the second frame on (confirmation), classified from then on
+    assert len(raw) == 150  # a sure face: reported and classified from the first frame (confirm_sure_at_once)
     # every other frame (classify_every): first the face and its mirror image, then the cycle, one view each
     expected = [first] * 2 + [views[(index // 2 - 1) % len(CYCLE)] for index in range(2, len(raw))]
     for index, (scores, want) in enumerate(zip(raw, expected)):

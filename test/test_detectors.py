@@ -239,3 +239,20 @@ def test_a_misspelt_or_foreign_detector_option_is_refused_not_ignored(yunet_mode
         create_detector("haar", model_path=yunet_model)
     with pytest.raises(ConfigError, match="no option score_treshold"):
         create_detector("yunet", model_path=yunet_model, score_treshold=0.5)
+
+
+def test_a_sure_face_is_published_on_its_first_frame_and_an_unsure_one_waits(scenes):
+    """confirm_sure_at_once: on a new scene the faces Haar is sure of (10 or more raw detections) are
+    published at once, the others on their second frame; off, every face waits (confirm_frames 2)."""
+    from fer_ros.bench.frames import scene_photos
+
+    photos = dict(scene_photos(scenes))
+    biden = photos["facerec_biden.jpg"]  # his face: 6 raw detections, a sure face it is not
+    couple = photos["deepface_couple.jpg"]  # 40 and 24: both sure
+    for photo, at_once in ((couple, 2), (biden, 0)):
+        pipeline = EmotionPipeline(PipelineConfig(detection_thread=False))
+        first, second = (len(pipeline.process(photo, 100 + i / 30).faces) for i in range(2))
+        boxes = pipeline.detect(photo)
+        assert first == at_once == sum(b.sure for b in boxes) and second == len(boxes) >= 1
+    waiting = EmotionPipeline(PipelineConfig(detection_thread=False, confirm_sure_at_once=False))
+    assert waiting.process(couple, 100).faces == [] and len(waiting.process(couple, 100 + 1 / 30).faces) == 2

@@ -81,7 +81,7 @@ def test_expression_constants_are_the_mapping_targets(msgs):
 
 
 def test_faces_are_published_on_rep155_topics_with_types_qos_headers_and_the_mapping(graph, msgs, two_faces):
-    node, ns = start({})  # confirm_frames 2: a face appears on its second frame
+    node, ns = start({"confirm_sure_at_once": False})  # confirm_frames 2: a face appears on its second frame
     try:
         listener = HriListener(graph, msgs, ns)
         camera = Camera(graph, node, ns)

@@ -191,13 +191,15 @@ def test_worker_survives_mixed_log_severities_and_counts_frames_cut_off_by_shutd
 
 
 def test_at_the_default_confirmation_a_face_is_published_from_its_second_frame(graph, two_faces):
-    """Through the node at the default confirm_frames (2): the first answer carries no face, the
-    next ones both faces of the photo, under the ids they were first seen with."""
+    """Through the node at the default confirm_frames (2), sure faces waiting like the others
+    (confirm_sure_at_once false): the first answer carries no face, the next ones both faces of the
+    photo, under the ids they were first seen with."""
     from fer_ros.core.pipeline import PipelineConfig
 
     confirm = PipelineConfig().confirm_frames
     assert confirm == 2
-    process = NodeProcess({"confirm_frames": confirm, "publish_annotated": False, "diagnostic_period": 0.2},
+    process = NodeProcess({"confirm_frames": confirm, "confirm_sure_at_once": False, "publish_annotated": False,
+                           "diagnostic_period": 0.2},
                           remaps={"image": "/confirm/image", "emotion": "/confirm/emotion",
                                   "/diagnostics": "/confirm/diagnostics"})
     try:

@@ -28,9 +28,9 @@ def test_short_soak_passes():
     assert counts["processed"] + counts.get("dropped_at_shutdown", 0) == counts["received"], counts
     assert "track ids reset at every jump back (2/2)" in out, out
     assert re.search(r"open fds (\d+) -> \1: no growth", out), out
-    # both faces in every frame but the first after each jump back (3 of 300), where they are new and
-    # wait for their confirmation (confirm_frames 2)
-    assert "faces per frame      mean 1.98 (min 0, max 2)" in out, out
+    # both faces in every frame, the first after each jump back too: they are new there, and sure
+    # detections, published at once (confirm_sure_at_once)
+    assert "faces per frame      mean 2.00 (min 2, max 2)" in out, out
 
 
 def test_soak_fails_when_the_node_cannot_start():

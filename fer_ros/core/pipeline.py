@@ -123,7 +123,7 @@ class EmotionPipeline:
         detected = time.perf_counter()
         tracks = self.tracker.take(found, stamp)
         squares = self._track_squares(boxes, tracks, found.full)
-        confirmed = [k for k, track in enumerate(tracks) if track.hits >= self.config.confirm_frames]
+        confirmed = [k for k, track in enumerate(tracks) if self._confirmed(track)]
         gray = to_gray(bgr)
         self._assess(gray, boxes, squares, tracks, [k for k in confirmed if k not in found.coasted
                                                     or tracks[k].emotion.quality is None])
@@ -162,6 +162,11 @@ class EmotionPipeline:
                 track.roll = measured
             rolls.append(track.roll)
         return self.squares(boxes, full, rolls)
+
+    def _confirmed(self, track: Track) -> bool:
+        """Whether ``track`` is reported: seen in ``confirm_frames`` frames, or (``confirm_sure_at_once``)
+        its detector was sure of it."""
+        return track.hits >= self.config.confirm_frames or (self.config.confirm_sure_at_once and track.sure)
 
     def _assess(self, gray: np.ndarray, boxes: list[Box], squares: list[FaceSquare], tracks: list[Track],
                 faces: list[int]) -> None:

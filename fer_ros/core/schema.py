@@ -139,6 +139,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("confirm_frames", int, 2,
       "A new face is published once it has been detected in this many frames, so a false face seen in "
       "a single frame never reaches /emotion (1: publish at once).", TRACKING, range=(1, 30)),
+    P("confirm_sure_at_once", bool, True,
+      "A face whose detection is sure (YuNet: score at least 0.90; Haar: at least 10 overlapping raw "
+      "detections; none of the false faces in our photos comes near either, docs/measurements.md) is "
+      "published on the frame it is first found in, so a new scene's clear faces are answered at once; "
+      "the others wait for confirm_frames (false: every face waits).", TRACKING),
     P("min_face_size", int, 32,
       "Smallest face side in source pixels; smaller faces are ignored.", TRACKING, range=(8, 4096)),
     P("max_faces", int, 10,

@@ -31,6 +31,7 @@ class Track:
     box: Box
     last_seen: float  # seconds, in the caller's clock (image stamps)
     hits: int = 1  # frames in which a box was matched to it
+    sure: bool = False  # its detector was sure of it when it was first found (Box.sure)
     size: int = 0  # face side (pixels) at its last full-frame detection: the scale it is searched at
     velocity: tuple[float, float] = (0.0, 0.0)  # of its box, pixels per second
     roll: float = 0.0  # degrees, the face's roll as last read off its landmarks (fer_ros.core.framing)
@@ -147,7 +148,7 @@ class IouTracker:
             self.tracks = [track for t, track in enumerate(self.tracks) if t in used]
         for b, box in enumerate(boxes):
             if matched[b] is None:
-                matched[b] = Track(f"face_{self._next_id}", box, stamp, hits=sightings[b],
+                matched[b] = Track(f"face_{self._next_id}", box, stamp, hits=sightings[b], sure=box.sure,
                                    size=sizes[b] or max(box.width, box.height), number=self._next_id)
                 self._next_id += 1
                 self.tracks.append(matched[b])

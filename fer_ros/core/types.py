@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # for annotations only
 class Box:
     """An axis-aligned face box in pixels of the source image, with the detector's score in [0, 1]
     and, where the detector gives them, its landmarks (YuNet: right eye, left eye, nose tip, right
-    and left mouth corner, as x, y pairs in pixels of the same image; empty otherwise)."""
+    and left mouth corner, as x, y pairs in pixels of the same image; empty otherwise), and whether
+    the detector is sure of it (a sure face is published at once: confirm_sure_at_once)."""
 
     x: int
     y: int
@@ -26,6 +27,7 @@ class Box:
     height: int
     score: float = 1.0
     landmarks: tuple[float, ...] = ()
+    sure: bool = False  # the detector is sure of it (FaceDetector: its score or its evidence is strong)
 
     @property
     def area(self) -> int:
@@ -40,7 +42,7 @@ class Box:
         resized or cut-out image back into the frame's pixels."""
         landmarks = tuple(v * factor + (dx if i % 2 == 0 else dy) for i, v in enumerate(self.landmarks))
         return Box(int(round(self.x * factor + dx)), int(round(self.y * factor + dy)), int(round(self.width * factor)),
-                   int(round(self.height * factor)), self.score, landmarks)
+                   int(round(self.height * factor)), self.score, landmarks, self.sure)
 
     def clipped(self, image_width: int, image_height: int) -> "Box":
         """This box cut to the image bounds (width or height 0 when it lies outside)."""

@@ -53,7 +53,11 @@ def default_cascade_path(dirs: list[Path] | None = None) -> Path:
 
 
 class HaarDetector(FaceDetector):
-    """Viola-Jones cascade on the equalised grey image. It has no score: every box gets 1.0."""
+    """Viola-Jones cascade on the equalised grey image. It has no score: every box gets 1.0; a box is
+    sure when at least ``sure_neighbours`` raw detections make it up (real faces in our photos: 6-51,
+    mostly 11 and more; false ones: 2-4, docs/measurements.md)."""
+
+    sure_neighbours = 10
 
     name = "haar"
     roi_face_size = 48  # a little over twice the cascade's 20-pixel window (docs/measurements.md)
@@ -81,8 +85,9 @@ class HaarDetector(FaceDetector):
 
     def _detect(self, bgr: np.ndarray, scale_factor: float, min_face_size: int, max_face_size: int) -> list[Box]:
         gray = cv2.equalizeHist(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
-        found = self._cascade.detectMultiScale(
+        found, neighbours = self._cascade.detectMultiScale2(
             gray, scaleFactor=scale_factor, minNeighbors=self.min_neighbors,
             minSize=(min_face_size, min_face_size), maxSize=(max_face_size, max_face_size))
-        boxes = [Box(int(x), int(y), int(w), int(h), 1.0) for x, y, w, h in found]
+        boxes = [Box(int(x), int(y), int(w), int(h), 1.0, sure=int(n) >= self.sure_neighbours)
+                 for (x, y, w, h), n in zip(found, neighbours)]
         return sorted(boxes, key=lambda b: b.area, reverse=True)
