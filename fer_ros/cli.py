@@ -9,7 +9,8 @@ a flag: ``--name-with-dashes VALUE``, with the node's default, range and descrip
 A photo: one line per face on stdout (id, emotion, confidence, box x,y,width,height, top-3 scores) and
 the annotated image written to ``--out`` (default ``<stem>_annotated.png`` in the current folder).
 A video file or a camera (an all-digit argument is a camera index): one line per frame, with each face's
-label smoothed over time by the pipeline (as in the node), and an annotated mp4
+label smoothed over time by the pipeline (as in the node), or with ``--events`` one line per event (a
+face appeared, its emotion changed, it left: as the node's emotion/events), and an annotated mp4
 written to ``--out`` (default ``<stem>_annotated.mp4`` or ``camera<N>_annotated.mp4``). A camera runs
 until Ctrl-C or ``--max-frames``. A photo is one frame, so every face found in it is reported
 (``confirm_frames`` is 1 for photos: there is no second frame to confirm a face in). Exit codes: 0
@@ -30,6 +31,7 @@ from fer_ros.core import schema
 from fer_ros.core.drawing import annotate
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import ConfigError, FerError
+from fer_ros.core.events import CHANGED, FaceEvent, FaceEvents
 from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
 from fer_ros.core.types import Box
 
@@ -60,9 +62,28 @@ def run_photo(pipeline: EmotionPipeline, bgr: np.ndarray, out: Path) -> int:
     return 0
 
 
+def format_event(event: FaceEvent) -> str:
+    """``event t=1.233s face_0 changed neutral -> happy 0.81 (neutral lasted 0.93 s)``; a ``left``
+    event with its summary (time in view, its two largest shares, its strongest emotion)."""
+    line = f"event t={event.stamp:.3f}s {event.face_id} {event.kind} "
+    if event.kind == CHANGED:
+        return line + (f"{event.previous_emotion} -> {event.emotion} {event.confidence:.2f} "
+                       f"({event.previous_emotion} lasted {event.previous_duration:.2f} s)")
+    line += f"{event.emotion} {event.confidence:.2f}"
+    summary = event.summary
+    if summary is not None:
+        shares = sorted(summary.shares.items(), key=lambda item: item[1], reverse=True)[:2]
+        line += (f" after {summary.seconds:.2f} s in view: " + ", ".join(f"{k} {v:.0%}" for k, v in shares)
+                 + f"; valence {summary.mean_valence:+.2f}, arousal {summary.mean_arousal:+.2f}"
+                 + (f"; strongest {summary.strongest} {summary.strongest_confidence:.2f} at "
+                    f"t={summary.strongest_stamp:.3f}s" if summary.strongest else ""))
+    return line
+
+
 def run_video(pipeline: EmotionPipeline, capture: cv2.VideoCapture, out: Path, live: bool,
-              max_frames: int | None) -> int:
-    """Classify every frame of ``capture``, print one line per frame, write the annotated video."""
+              max_frames: int | None, events: FaceEvents | None = None) -> int:
+    """Classify every frame of ``capture``, print one line per frame (with ``events``: one per event
+    instead, fer_ros.core.events; faces still in view leave at the end), write the annotated video."""
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = fps if fps and np.isfinite(fps) and 1 <= fps <= 240 else 30.0
     writer: cv2.VideoWriter | None = None
@@ -74,9 +95,13 @@ def run_video(pipeline: EmotionPipeline, capture: cv2.VideoCapture, out: Path, l
                 break
             stamp = time.monotonic() - started if live else index / fps
             result = pipeline.process(frame, stamp)
-            faces = "; ".join(format_face(f.track_id, f.emotion, f.confidence, f.box, f.smoothed_scores)
-                              for f in result.faces)
-            print(f"frame {index} t={stamp:.3f}s {faces or 'no face'}", flush=True)
+            if events is not None:
+                for event in events.update(result.faces, stamp):
+                    print(format_event(event), flush=True)
+            else:
+                faces = "; ".join(format_face(f.track_id, f.emotion, f.confidence, f.box, f.smoothed_scores)
+                                  for f in result.faces)
+                print(f"frame {index} t={stamp:.3f}s {faces or 'no face'}", flush=True)
             if writer is None:
                 height, width = frame.shape[:2]
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
@@ -88,6 +113,8 @@ def run_video(pipeline: EmotionPipeline, capture: cv2.VideoCapture, out: Path, l
     except KeyboardInterrupt:
         pass
     finally:
+        for event in events.clear() if events is not None else []:  # the video ended: every face leaves
+            print(format_event(event), flush=True)
         if writer is not None:
             writer.release()
         capture.release()
@@ -166,6 +193,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="annotated output (default: <stem>_annotated.png/.mp4 "
                         "in the current folder)")
     parser.add_argument("--max-frames", type=int, help="stop a video or camera after N frames")
+    parser.add_argument("--events", action="store_true", help="a video or camera: print each face's events "
+                        "(appeared, changed, left with a summary of its time in view) instead of every frame")
     add_pipeline_flags(parser)
     args = parser.parse_args(argv)
     if args.max_frames is not None and args.max_frames < 1:
@@ -202,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or default_output(args.source, image is not None)
     if image is not None:
         return run_photo(pipeline, image, out)
-    return run_video(pipeline, capture, out, args.source.isdigit(), args.max_frames)
+    events = FaceEvents(pipeline.config.track_max_age) if args.events else None
+    return run_video(pipeline, capture, out, args.source.isdigit(), args.max_frames, events)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ KEYS = {
     "cv2": "python3-opencv", "numpy": "python3-numpy", "yaml": "python3-yaml",
     "onnxruntime": "python3-onnxruntime-pip", "rosbags": "python3-rosbags-pip", "psutil": "python3-psutil",
     "rclpy": "rclpy", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs", "diagnostic_msgs": "diagnostic_msgs",
-    "lifecycle_msgs": "lifecycle_msgs", "rcl_interfaces": "rcl_interfaces", "builtin_interfaces": "std_msgs",
+    "lifecycle_msgs": "lifecycle_msgs", "rcl_interfaces": "rcl_interfaces", "builtin_interfaces": "builtin_interfaces",
     "ament_index_python": "ament_index_python", "launch": "launch", "launch_ros": "launch_ros",
     "hri_msgs": "hri_msgs",
 }

@@ -28,9 +28,10 @@ from fer_ros.core.errors import FerError, ImageFormatError
 from fer_ros.core.latest import LatestSlot
 from fer_ros.core.pipeline import EmotionPipeline
 from fer_ros.core.stats import OK, STALE, FrameStats, HealthThresholds, assess
-from fer_ros.msg import FaceEmotionArray
+from fer_ros.core.events import FaceEvents
+from fer_ros.msg import FaceEmotionArray, FaceEmotionEvent
 from fer_ros.node import hri, params
-from fer_ros.node.conversions import bgr_to_image, image_to_bgr, result_to_msg
+from fer_ros.node.conversions import bgr_to_image, event_to_msg, image_to_bgr, result_to_msg
 from fer_ros.node.diagnostics import clock_description, diagnostic_array, no_input_message
 from fer_ros.node.live_params import NODE_FIELDS, LiveParameters
 from fer_ros.node.throttled_log import ThrottledLog
@@ -39,6 +40,7 @@ from fer_ros.node.throttled_log import ThrottledLog
 # Seconds between looks for subscribers to the outputs (lazy): a first subscriber's frames start within
 # about this plus discovery
 WATCH_PERIOD = 0.25
+EVENTS_DEPTH = 100  # emotion/events keeps the last this many for a slow subscriber (reliable)
 IDLE_MESSAGE = ("idle: nobody subscribes to emotion, the annotated image or the REP-155 topics, so the camera "
                 "is not subscribed (parameter lazy)")
 
@@ -66,7 +68,9 @@ class EmotionNodeCore:
         self._active = False  # started (activated): diagnostics published, the camera subscribed while wanted
         self._watch_timer = None  # looks for subscribers to the outputs (lazy)
         self._log_throttled = ThrottledLog(self.get_logger(), lambda: self.values["log_throttle_period"])
-        self.image_sub = self.emotion_pub = self.annotated_pub = self.diagnostics_pub = None
+        self.image_sub = self.emotion_pub = self.annotated_pub = self.events_pub = self.diagnostics_pub = None
+        self.events = FaceEvents(self.values["track_max_age"])  # appeared, changed, left (emotion/events)
+        self._last_frame: tuple[float, float, str] | None = None  # (image stamp, monotonic, frame_id) of the last one
         self.hri: hri.HriOutput | None = None  # REP-155 output (hri_output)
         self._diagnostics_timer = None
         self._input_reliability = self.values["input_reliability"]
@@ -111,6 +115,10 @@ class EmotionNodeCore:
         self.annotated_pub = create_publisher(
             Image, "emotion/annotated_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE),
             qos_overriding_options=overrides)
+        # Reliable and deep: a behaviour node must get every event, in order (msg/FaceEmotionEvent.msg)
+        self.events_pub = create_publisher(
+            FaceEmotionEvent, "emotion/events", QoSProfile(depth=EVENTS_DEPTH, reliability=ReliabilityPolicy.RELIABLE),
+            qos_overriding_options=overrides)
         self.diagnostics_pub = create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.hri = hri.HriOutput(self) if self.values["hri_output"] else None
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -123,10 +131,10 @@ class EmotionNodeCore:
             if timer is not None:
                 self.destroy_timer(timer)
         self._watch_timer = None
-        for publisher in (self.emotion_pub, self.annotated_pub, self.diagnostics_pub):
+        for publisher in (self.emotion_pub, self.annotated_pub, self.events_pub, self.diagnostics_pub):
             if publisher is not None:
                 destroy_publisher(publisher)
-        self.emotion_pub = self.annotated_pub = self.diagnostics_pub = self._diagnostics_timer = None
+        self.emotion_pub = self.annotated_pub = self.events_pub = self.diagnostics_pub = self._diagnostics_timer = None
         if self.hri is not None:
             self.hri.close()
             self.hri = None
@@ -137,9 +145,9 @@ class EmotionNodeCore:
         self._update_input()
 
     def listeners(self) -> int:
-        """Subscriptions to the outputs that answer frames: emotion, the annotated image (when it is
-        published) and the REP-155 topics; /diagnostics does not count."""
-        count = self.emotion_pub.get_subscription_count() if self.emotion_pub is not None else 0
+        """Subscriptions to the outputs that answer frames: emotion, its events, the annotated image
+        (when it is published) and the REP-155 topics; /diagnostics does not count."""
+        count = sum(p.get_subscription_count() for p in (self.emotion_pub, self.events_pub) if p is not None)
         if self.values["publish_annotated"] and self.annotated_pub is not None:
             count += self.annotated_pub.get_subscription_count()
         return count + (self.hri.listeners() if self.hri is not None else 0)
@@ -151,7 +159,9 @@ class EmotionNodeCore:
 
     def _update_input(self) -> None:
         """Subscribe to the camera while the node is started and someone listens (or not ``lazy``);
-        unsubscribe when the last listener has gone. Runs every WATCH_PERIOD and on start."""
+        unsubscribe when the last listener has gone. Runs every WATCH_PERIOD and on start; also lets
+        faces leave when the camera stops sending (:meth:`_expire_faces`)."""
+        self._expire_faces()
         wanted = self._active and (not self.values["lazy"] or self.listeners() > 0)
         if wanted and self.image_sub is None:
             self._open_input()
@@ -160,6 +170,21 @@ class EmotionNodeCore:
         elif not wanted and self.image_sub is not None:
             self._close_input()
             self.get_logger().info(IDLE_MESSAGE)
+
+    def _expire_faces(self) -> None:
+        """With no frame coming, the faces still leave once unseen for track_max_age: image time is
+        taken as the last frame's stamp plus the time since it arrived."""
+        with self._frame_lock:
+            last = self._last_frame
+            if last is None or not self.events.ids:
+                return
+            stamp, arrived, frame_id = last
+            self._publish_events(self.events.expire(stamp + time.monotonic() - arrived), frame_id)
+
+    def _publish_events(self, events, frame_id: str) -> None:
+        if self.events_pub is not None:
+            for event in events:
+                self.events_pub.publish(event_to_msg(event, frame_id))
 
     def _open_input(self) -> None:
         """Subscribe to the camera. Sensor-data QoS with ``input_reliability``, overridable by
@@ -187,6 +212,9 @@ class EmotionNodeCore:
         with self._frame_lock:
             if self.hri is not None:  # every face ends while nothing is processed
                 self.hri.clear()
+            last = self._last_frame
+            self._publish_events(self.events.clear(None if last is None else last[0]), last[2] if last else "")
+            self._last_frame = None
         if self.image_sub is not None:
             self.destroy_subscription(self.image_sub)
             self.image_sub = None
@@ -258,6 +286,9 @@ class EmotionNodeCore:
         elapsed = time.monotonic() - received_at
         self.emotion_pub.publish(result_to_msg(result, msg.header, self.pipeline.classifier.name,
                                                self.pipeline.detector_name, elapsed))
+        self.events.max_age = self.values["track_max_age"]
+        self._publish_events(self.events.update(result.faces, stamp), msg.header.frame_id)
+        self._last_frame = (stamp, received_at, msg.header.frame_id)
         self.stats.add_latency({**result.timings, "total": elapsed})
         if self.hri is not None:
             self.hri.publish(msg.header, bgr, result)
