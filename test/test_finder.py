@@ -524,6 +524,105 @@ def test_a_scene_cut_between_slow_frames_is_searched_whole_on_the_frame():
     p.close()
 
 
+class Recording:
+    """A detector that records, for each whole frame it searches, the thread it ran in and how many
+    faces it found (wraps the pipeline's own detector)."""
+
+    def __init__(self, inner, calls: list):
+        self._inner, self._calls = inner, calls
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def detect(self, bgr, min_face_size=32, max_face_size=0):
+        boxes = self._inner.detect(bgr, min_face_size, max_face_size)
+        self._calls.append((threading.current_thread().name, len(boxes)))
+        return boxes
+
+
+def tiles_of(sequence, index: int) -> tuple[int, list[Box]]:
+    """(scene number, the face tiles of frame ``index``) of a CutSequence: where each face is."""
+    firsts = [0, *sequence.cuts]
+    number = max(n for n, first in enumerate(firsts) if first <= index)
+    scene = sequence.scene(number)
+    corners = scene.positions(index - firsts[number])
+    return number, [Box(x, y, tile.shape[1], tile.shape[0]) for tile, (x, y) in zip(scene._placed, corners)]
+
+
+# Frames after a background detection started at which the test waits for it to end (it runs beside
+# those frames meanwhile, for however long the machine gives it), so that what it found is taken by then.
+LAG = 3
+
+
+@pytest.mark.parametrize("paced", [True, False], ids=["camera", "replay"])
+def test_the_threaded_detection_over_a_sequence_with_cuts_holds_frame_by_frame(paced):
+    """The default pipeline (Haar, detection_thread true, confirm_frames 2, search_every 2) over a
+    synthetic 30 fps video of real faces moving, cut twice into a new scene (6, 4 and 6 faces; the
+    third scene's faces too small for the quick look), fed as a camera would (paced at its stamps)
+    or as a bag replayed as fast as possible. Whatever the background thread's timing, on every
+    frame: an answer without faults, each face reported inside a face of the frame (no false face,
+    none twice), a face keeping its id through its scene; and from LAG frames after a scene starts
+    on, every face of it. Each background detection is waited for LAG frames after it started (it
+    runs beside the frames in between); it ran in the detection thread and found the faces of the
+    frame it was started on."""
+    from fer_ros.bench.frames import CutSequence
+    from fer_ros.core.whole_frame import THREAD_NAME
+
+    sequence = CutSequence(150)
+    assert sequence.cuts == [56, 105]
+    p = EmotionPipeline(PipelineConfig())
+    assert p.config.detection_thread and p.finder.threaded and p.detector_name == "haar"
+    calls: list[tuple[str, int]] = []  # the background detector's: (thread, faces found)
+    make = p.prepare(p.config, full=True).detector[3]  # how the pipeline builds the thread's detector
+    p.finder.use_detector(p.finder.detector, lambda: Recording(make(), calls))
+    started, quick_looks, cut_frames = [], [], []  # frames on which a background detection started, ...
+    ids: dict[tuple[int, int], str] = {}  # (scene, face) -> the id it is reported with
+    reported = []  # per frame: the faces reported
+    begin = time.monotonic()
+    try:
+        for index in range(len(sequence)):
+            if paced:  # a camera: frame ``index`` comes at its stamp (image time, nothing to wait on)
+                time.sleep(max(0.0, begin + index / FPS - time.monotonic()))
+            if started and index == started[-1] + LAG:
+                wait_for_background_detection(p)
+            full, quick = p.finder.full_detections, p.finder.quick_looks
+            result = p.process(sequence.frame(index), 100 + index / FPS)
+            reported.append(result.faces)
+            if p.finder.quick_looks > quick:
+                quick_looks.append(index)
+            if p.finder.full_detections > full and (not result.full_detection or p.finder.quick_looks > quick):
+                started.append(index)
+            if result.full_detection:
+                cut_frames.append(index)
+            scene, tiles = tiles_of(sequence, index)
+            assert (result.image_width, result.image_height) == (640, 480) and not result.faults, (index, result.faults)
+            where = {}
+            for face in result.faces:
+                cx, cy = face.box.centre
+                inside = [k for k, t in enumerate(tiles) if t.x <= cx <= t.x + t.width and t.y <= cy <= t.y + t.height]
+                assert len(inside) == 1 and inside[0] not in where, (index, face.box, tiles)  # a face, once
+                where[inside[0]] = face.track_id
+                assert ids.setdefault((scene, inside[0]), face.track_id) == face.track_id, (index, inside[0])
+            first = [0, *sequence.cuts][scene]
+            if index >= first + LAG:
+                assert sorted(where) == list(range(len(tiles))), (index, sorted(where), len(tiles))
+        wait_for_background_detection(p)
+    finally:
+        p.close()
+    # every scene searched whole on its first frame (the first on the frame thread, each cut with a
+    # quick look or, where frames leave room, whole); no other frame
+    assert cut_frames == [0, *sequence.cuts], cut_frames
+    # the scheduled detection of the first scene (1 s after its start) and those of the cuts that got a
+    # quick look ran beside the frames, in the detection thread, and found every face of their frame
+    assert started[0] == 30 and set(quick_looks) <= set(started), (started, quick_looks)
+    assert [thread for thread, _ in calls] == [THREAD_NAME] * len(started), calls
+    assert [found for _, found in calls] == [len(tiles_of(sequence, i)[1]) for i in started], (calls, started)
+    # A cut gets a quick look unless a whole-frame detection takes under half a frame (Haar: 80 ms
+    # here). The third scene's faces are too small for it: they joined from its background detection.
+    if 105 in quick_looks:
+        assert len(reported[105]) < 6 and len({ids[key] for key in ids if key[0] == 2}) == 6, reported[105]
+
+
 def test_helpers():
     assert scene_change(thumbnail(frame()), thumbnail(frame((0, 0, 200)))) == 0.0  # less than half changed
     assert scene_change(thumbnail(frame()), thumbnail(np.full((480, 640, 3), 90, np.uint8))) == pytest.approx(90)
