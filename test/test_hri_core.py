@@ -1,21 +1,24 @@
 """The ROS-free parts of the ROS4HRI (REP-155) support: the mapping to hri_msgs/Expression and its rule
 for uncertain and blurred faces (fer_ros.core.rep155), which faces /tracked lists (FacePresence), the
 recognizer of another node's crops (fer_ros.core.crops), the emulation of hri_face_detect's crops
-(fer_models.hri_crops) and their calibration."""
+(fer_models.hri_crops) and their calibration, and fer_node's landmarks and crops (YuNet's landmarks at
+their FacialLandmarks indices, /cropped and /aligned)."""
 
 from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
 from fer_ros.core.classifiers.base import EmotionBackend
 from fer_ros.core.crops import SOURCES, Crop, CropRecognizer
 from fer_ros.core.emotions import EMOTIONS, NUM_EMOTIONS
-from fer_ros.core.framing import framing_path, load_framing
+from fer_ros.core.framing import crop_square, framing_path, load_framing
 from fer_ros.core.quality import Quality
-from fer_ros.core.rep155 import EXPRESSIONS, FacePresence, expression_of, is_topic_token, normalized_roi
+from fer_ros.core.rep155 import (EXPRESSIONS, LANDMARK_INDICES, FacePresence, aligned_face, cropped_face,
+                                 expression_of, is_topic_token, normalized_landmarks, normalized_roi)
 from fer_ros.core.smoothing import UNCERTAIN, EmotionSmoother, SmoothedEmotion
 from fer_ros.core.types import Box, FaceEmotion, FaceSquare
 from fer_models import hri_crops
@@ -274,3 +277,116 @@ def test_the_calibration_of_crops_is_reproduced_on_other_faces(name, training_fa
     assert result["found"] >= 40
     for key in ("dx", "dy", "scale"):
         assert spread["p25"][key] <= result["median"][key] <= spread["p75"][key], key
+
+
+# --- fer_node's landmarks and crops ----------------------------------------------------------------
+
+# hri_msgs/FacialLandmarks' constants for YuNet's five points (hri_msgs 2.0), typed out as above;
+# test_hri_node checks them against the real message.
+FACIAL_LANDMARKS = {"RIGHT_PUPIL": 68, "LEFT_PUPIL": 69, "NOSE": 30, "MOUTH_OUTER_RIGHT": 48, "MOUTH_OUTER_LEFT": 54}
+
+
+def test_yunets_five_landmarks_go_to_their_facial_landmarks_indices_in_0_to_1_of_the_image():
+    assert LANDMARK_INDICES == tuple(FACIAL_LANDMARKS.values())
+    box = Box(100, 100, 100, 120, 0.9, (130.0, 140.0, 170.0, 141.0, 150.0, 170.0, 135.0, 200.0, 165.0, 201.0))
+    points = normalized_landmarks(box, 640, 480)
+    assert [index for index, _, _ in points] == [68, 69, 30, 48, 54]
+    assert [v for _, x, y in points for v in (x, y)] == pytest.approx(
+        [130 / 640, 140 / 480, 170 / 640, 141 / 480, 150 / 640, 170 / 480, 135 / 640, 200 / 480, 165 / 640, 201 / 480])
+    # a face at the border: points past it are cut to the image, as /roi is
+    edge = Box(-20, 400, 60, 90, 0.9, (-5.0, 420.0, 20.0, 419.0, 10.0, 450.0, 0.0, 470.0, 30.0, 490.0))
+    assert [v for _, x, y in normalized_landmarks(edge, 640, 480) for v in (x, y)] == pytest.approx(
+        [0.0, 420 / 480, 20 / 640, 419 / 480, 10 / 640, 450 / 480, 0.0, 470 / 480, 30 / 640, 1.0])
+    assert normalized_landmarks(Box(100, 100, 50, 50), 640, 480) == []  # Haar: no landmarks, none published
+
+
+def test_cropped_is_the_box_of_roi_fitted_on_black_as_hri_face_detect_cuts_it():
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[100:300, 200:300] = 200  # a 100 x 200 box: scaled 0.64 to 64 x 128, centred (as hri_crops.cropped)
+    box = Box(200, 100, 100, 200)
+    crop = cropped_face(frame, box, 128)
+    assert crop.shape == (128, 128, 3) and crop.dtype == np.uint8
+    assert np.all(crop[:, 32:96] == 200) and np.all(crop[:, :32] == 0) and np.all(crop[:, 96:] == 0)
+    assert np.array_equal(crop == 0, hri_crops.cropped(frame, box) == 0)
+    small = cropped_face(frame, Box(220, 150, 20, 10), 96)  # enlarged: 96 x 48, centred
+    assert np.all(small[24:72] == 200) and np.all(small[:24] == 0) and np.all(small[72:] == 0)
+
+
+def test_cropped_of_a_face_at_the_border_is_the_part_in_the_image_with_no_edge_repeated():
+    frame = np.full((480, 640, 3), 50, np.uint8)
+    frame[:, :5] = 255  # the image's left edge: repeating it would paint the crop white
+    box = Box(-100, 100, 200, 200)  # half past the left border: /roi is x 0 .. 100
+    assert normalized_roi(box, 640, 480)[0] == 0.0
+    crop = cropped_face(frame, box, 128)
+    assert crop.shape == (128, 128, 3)
+    assert np.all(crop[:, :32] == 0) and np.all(crop[:, 96:] == 0)  # the 100 x 200 in the image, on black
+    assert (crop[:, 32:96] == 255).mean() < 0.1  # the 5 white columns, scaled; not repeated
+    assert cropped_face(frame, Box(700, 100, 50, 50), 128) is None  # wholly outside: no crop
+
+
+def test_aligned_is_the_classifiers_square_turned_upright_black_past_the_border():
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    # a bar through (320, 240) rising 30 degrees to the right: the eye line of a face rolled 30 degrees
+    # counter-clockwise as seen (FaceSquare.angle 30)
+    for t in np.linspace(-60, 60, 400):
+        x, y = 320 + t * np.cos(np.radians(30)), 240 - t * np.sin(np.radians(30))
+        frame[int(y) - 2:int(y) + 3, int(x) - 2:int(x) + 3] = 255
+    square = FaceSquare(320.5, 240.5, 100.0, 30.0)
+    crop = aligned_face(frame, square, 128)
+    assert crop.shape == (128, 128, 3)
+    assert np.array_equal(crop, crop_square(frame, square, 128, border=cv2.BORDER_CONSTANT))
+    row = crop[..., 0].astype(float).mean(axis=1)
+    assert row[60:68].max() > 200 and row[:40].max() < 100 and row[88:].max() < 100  # level: one bright row band
+    upright = aligned_face(frame, FaceSquare(320.5, 240.5, 100.0, 0.0), 128)
+    assert upright[..., 0].astype(float).mean(axis=1)[60:68].max() < 200  # not turned: the bar crosses rows
+    # a square reaching past the left border: black there (REP-155's 0-padding), where the classifier's
+    # own crop repeats the edge
+    edge = FaceSquare(20.0, 240.0, 100.0, 0.0)
+    crop, classifier_crop = aligned_face(frame, edge, 100), crop_square(frame, edge, 100)
+    assert np.all(crop[:, :29] == 0) and np.all(crop[:, 31:] == 90)
+    assert np.all(classifier_crop == 90)
+
+
+def yunet_faces(yunet_model, frames):
+    """The faces of a YuNet pipeline over ``frames`` (30 Hz), frame by frame."""
+    from fer_ros.core.config import PipelineConfig
+    from fer_ros.core.pipeline import EmotionPipeline
+
+    pipeline = EmotionPipeline(PipelineConfig(detector="yunet", yunet_model=yunet_model, detection_thread=False))
+    try:
+        return [pipeline.process(frame, 100 + i / 30).faces for i, frame in enumerate(frames)]
+    finally:
+        pipeline.close()
+
+
+def check_landmarks(face: FaceEmotion, width: int = 640, height: int = 480) -> None:
+    """The REP-155 landmarks of ``face`` lie in its /roi, the eyes above the mouth corners."""
+    points = {index: (x, y) for index, x, y in normalized_landmarks(face.box, width, height)}
+    assert sorted(points) == sorted(LANDMARK_INDICES), face
+    xmin, ymin, xmax, ymax = normalized_roi(face.box, width, height)
+    assert all(xmin <= x <= xmax and ymin <= y <= ymax for x, y in points.values()), (face, points)
+    assert max(points[68][1], points[69][1]) < min(points[48][1], points[54][1]), points
+    assert points[68][0] < points[69][0] and points[48][0] < points[54][0]  # the face's right: the image's left
+
+
+def test_yunet_faces_moving_and_coasting_have_their_landmarks_in_their_roi_eyes_above_the_mouth(yunet_model):
+    from fer_ros.bench.frames import SyntheticSequence
+
+    sequence = SyntheticSequence(6, 45)
+    frames = yunet_faces(yunet_model, [sequence.frame(i) for i in range(45)])
+    faces = [face for found in frames for face in found]
+    assert len(faces) >= 0.9 * 6 * 45 and any(face.coasted for face in faces)
+    for face in faces:  # coasting ones too: their landmarks moved with their predicted box
+        check_landmarks(face)
+        if not face.coasted:
+            assert face.square is not None  # /aligned has a square to cut
+    assert len({face.track_id for face in faces}) == 6
+
+
+def test_the_two_face_photo_gives_both_faces_landmarks_and_an_aligned_crop(yunet_model, two_faces):
+    (faces,) = yunet_faces(yunet_model, [two_faces])
+    assert len(faces) == 2
+    for face in faces:
+        check_landmarks(face)
+        crop = aligned_face(two_faces, face.square, 128)
+        assert crop.shape == (128, 128, 3) and crop.std() > 20  # a face, not padding

@@ -13,8 +13,9 @@ command, data and spread it came from).
 :func:`crop_squares` then cuts each :class:`FaceSquare` out of the frame as the classifier's input:
 square, never stretched, rotated upright where the detector measured the eye line (``align``), and
 padded by repeating the image's edge where the square reaches past a border (never clipped). Every
-path to the classifier goes through it: full detections, faces re-found by the tracking search
-(with the detector's ``near`` calibration), and crops published to other nodes.
+path to the classifier goes through it: full detections and faces re-found by the tracking search
+(with the detector's ``near`` calibration); REP-155's ``/aligned`` crops (fer_ros.core.rep155) are
+cut by :func:`crop_square` too, padded with black instead.
 """
 
 from __future__ import annotations
@@ -131,11 +132,12 @@ def eye_line_angle(landmarks: tuple[float, ...]) -> float:
     return -math.degrees(math.atan2(ly - ry, lx - rx))
 
 
-def crop_square(image: np.ndarray, square: FaceSquare, size: int) -> np.ndarray:
+def crop_square(image: np.ndarray, square: FaceSquare, size: int, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
     """The ``size`` x ``size`` image of ``square`` in ``image`` (grey or colour, uint8): rotated
     upright by ``square.angle``, the image's edge pixels repeated where the square reaches past a
-    border. A square more than twice ``size`` is sampled at a whole multiple of ``size`` and then
-    reduced by area averaging, as FER2013's faces were, instead of aliasing."""
+    border (``border`` cv2.BORDER_CONSTANT: black there instead). A square more than twice ``size``
+    is sampled at a whole multiple of ``size`` and then reduced by area averaging, as FER2013's faces
+    were, instead of aliasing."""
     step = square.side / size  # source pixels per output pixel
     k = max(1, int(step))  # sample k x k points per output pixel, then average them
     n = k * size
@@ -148,7 +150,7 @@ def crop_square(image: np.ndarray, square: FaceSquare, size: int) -> np.ndarray:
     matrix = np.array([[cos, sin, square.cx - 0.5 - middle * (cos + sin)],
                        [-sin, cos, square.cy - 0.5 - middle * (cos - sin)]])
     sampled = cv2.warpAffine(image, matrix, (n, n), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                             borderMode=cv2.BORDER_REPLICATE)
+                             borderMode=border)
     return sampled if k == 1 else cv2.resize(sampled, (size, size), interpolation=cv2.INTER_AREA)
 
 

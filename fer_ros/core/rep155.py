@@ -1,5 +1,6 @@
-"""ROS4HRI (REP-155) faces, ROS-free: our emotions as hri_msgs/Expression values, face regions in
-normalized coordinates, and which faces REP-155's ``/humans/faces/tracked`` lists.
+"""ROS4HRI (REP-155) faces, ROS-free: our emotions as hri_msgs/Expression values, face regions and
+landmarks in normalized coordinates, the two face crops, and which faces REP-155's
+``/humans/faces/tracked`` lists.
 
 The node's REP-155 output (fer_ros.node.hri) and the recognizer of another detector's crops
 (fer_ros.node.hri_recognizer) both publish what these functions compute, so the rules live here once:
@@ -16,6 +17,14 @@ The node's REP-155 output (fer_ros.node.hri) and the recognizer of another detec
 - **Presence** (:class:`FacePresence`): a face enters ``/tracked`` (and gets its per-face topics)
   when it is first confirmed, and leaves once it has been absent from the results for longer than
   ``track_max_age`` seconds (its track has expired), or at once when the image stamps jump back.
+- **Landmarks** (:func:`normalized_landmarks`): YuNet's five points (right eye, left eye, nose tip,
+  right and left mouth corner) at the hri_msgs/FacialLandmarks indices hri_face_detect puts them
+  (:data:`LANDMARK_INDICES`), in 0..1 of the image; a detector without landmarks (Haar) has none.
+- **Crops**: ``/cropped`` is the face as detected (:func:`cropped_face`: the box of ``/roi``, cut to
+  the image, fitted into the square keeping its aspect and centred on black, REP-155's "scaled,
+  centered and 0-padded", as hri_face_detect cuts it); ``/aligned`` is the classifier's own framing
+  of the face (:func:`aligned_face`: its FER2013 square turned upright by the roll read off its eyes,
+  black where it reaches past the image).
 """
 
 from __future__ import annotations
@@ -23,12 +32,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from fer_ros.core.affect import valence_arousal_batch
 from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.framing import crop_square
 from fer_ros.core.smoothing import UNCERTAIN
-from fer_ros.core.types import Box, FaceEmotion
+from fer_ros.core.types import Box, FaceEmotion, FaceSquare
 
 # FER2013 label -> the value of the hri_msgs/Expression constant of the same meaning (hri_msgs 2.0:
 # NEUTRAL="neutral", ANGRY="angry", SAD="sad", HAPPY="happy", SURPRISED="surprised",
@@ -43,6 +54,12 @@ EXPRESSIONS: dict[str, str] = {
     "neutral": "neutral",
 }
 assert set(EXPRESSIONS) == set(EMOTIONS)
+
+# hri_msgs/FacialLandmarks: 70 points (dlib/OpenPose order); where YuNet's five go (Box.landmarks order:
+# right eye, left eye, nose tip, right mouth corner, left mouth corner), as hri_face_detect places them:
+# RIGHT_PUPIL=68, LEFT_PUPIL=69, NOSE=30, MOUTH_OUTER_RIGHT=48, MOUTH_OUTER_LEFT=54 (hri_msgs 2.0).
+LANDMARK_COUNT = 70
+LANDMARK_INDICES = (68, 69, 30, 48, 54)
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -85,6 +102,41 @@ def normalized_roi(box: Box, width: int, height: int) -> tuple[float, float, flo
     clip = lambda v: min(1.0, max(0.0, v))  # noqa: E731
     return (clip(box.x / width), clip(box.y / height), clip((box.x + box.width) / width),
             clip((box.y + box.height) / height))
+
+
+def normalized_landmarks(box: Box, width: int, height: int) -> list[tuple[int, float, float]]:
+    """``box``'s landmarks (pixels of a ``width`` x ``height`` image) as (FacialLandmarks index, x, y)
+    with x and y in 0..1, cut to the image; empty for a box without landmarks (Haar)."""
+    clip = lambda v: min(1.0, max(0.0, v))  # noqa: E731
+    points = box.landmarks
+    return [(index, clip(points[2 * k] / width), clip(points[2 * k + 1] / height))
+            for k, index in enumerate(LANDMARK_INDICES[:len(points) // 2])]
+
+
+def cropped_face(image: np.ndarray, box: Box, size: int) -> np.ndarray | None:
+    """REP-155's ``/cropped`` image of the face in ``box``: the box's pixels cut to the image (the
+    region ``/roi`` names), scaled by one factor, the largest that fits (so the aspect is kept), into
+    a ``size`` x ``size`` image and centred on black (REP-155: "scaled, centered and 0-padded", as
+    hri_face_detect cuts it). None when the box lies outside the image."""
+    height, width = image.shape[:2]
+    x0, y0 = max(0, box.x), max(0, box.y)
+    x1, y1 = min(width, box.x + box.width), min(height, box.y + box.height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    scale = min(size / (x1 - x0), size / (y1 - y0))
+    w, h = min(size, max(1, round((x1 - x0) * scale))), min(size, max(1, round((y1 - y0) * scale)))
+    out = np.zeros((size, size) + image.shape[2:], np.uint8)
+    left, top = (size - w) // 2, (size - h) // 2
+    out[top:top + h, left:left + w] = cv2.resize(image[y0:y1, x0:x1], (w, h),
+                                                 interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return out
+
+
+def aligned_face(image: np.ndarray, square: FaceSquare, size: int) -> np.ndarray:
+    """REP-155's ``/aligned`` image of a face: the ``size`` x ``size`` image of its FER2013 square (the
+    classifier's framing, fer_ros.core.framing) turned upright by its roll, black where the square
+    reaches past the image (REP-155's 0-padding; the classifier's own crops repeat the edge)."""
+    return crop_square(image, square, size, border=cv2.BORDER_CONSTANT)
 
 
 def is_topic_token(face_id: str) -> bool:
