@@ -67,6 +67,15 @@ def test_transitions_with_a_frame_at_each_state(graph, two_faces):
         assert "models freed" in process.output
         assert not answered(graph, two_faces, 600, wait=1.5)
 
+        # configured again, with the models built anew: face ids stay unique for the node's lifetime
+        seen_before = {face.id for face in emotions[0].faces}
+        assert graph.change_state(NODE, Transition.TRANSITION_CONFIGURE)
+        assert graph.change_state(NODE, Transition.TRANSITION_ACTIVATE)
+        again = answered(graph, two_faces, 650, wait=20)
+        assert again and len(again[0].faces) == 2 and not {f.id for f in again[0].faces} & seen_before
+        assert graph.change_state(NODE, Transition.TRANSITION_DEACTIVATE)
+        assert graph.change_state(NODE, Transition.TRANSITION_CLEANUP)
+
         assert graph.change_state(NODE, Transition.TRANSITION_UNCONFIGURED_SHUTDOWN)
         assert wait_for(lambda: "finalized" in process.output, 5), process.output
     finally:

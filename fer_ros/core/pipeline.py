@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -53,7 +55,11 @@ class EmotionPipeline:
     Not thread-safe: use one pipeline per thread.
     """
 
-    def __init__(self, config: PipelineConfig | None = None):
+    def __init__(self, config: PipelineConfig | None = None, face_numbers: Iterator[int] | None = None):
+        """``face_numbers``: where the numbers of new faces' ids come from (default: a count from 0);
+        a caller that builds pipelines anew (a node reloading its model) passes one count to keep its
+        ids unique."""
+        self._face_numbers = face_numbers if face_numbers is not None else itertools.count()
         self.config = PipelineConfig()  # replaced below; apply() compares against it
         self.classifier = self.finder = self.tracker = self.smoother = None
         self.apply(self.prepare(config or PipelineConfig(), full=True))
@@ -93,7 +99,7 @@ class EmotionPipeline:
             self.classifier = change.classifier
         if change.full:
             self.finder = FaceFinder(detector, c, make_detector)
-            self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age)
+            self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age, numbers=self._face_numbers)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
             self._frames = 0
             self._credit = 0.0  # classifications owed to the tracked faces (_choose)

@@ -11,6 +11,8 @@ the stamps jump back.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,12 +80,15 @@ class IouTracker:
     frames it was seen in (``hits``), which the pipeline holds against ``confirm_frames``.
     """
 
-    def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, max_tracks: int = 256):
+    def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, max_tracks: int = 256,
+                 numbers: Iterator[int] | None = None):
         self.iou_threshold = iou_threshold
         self.max_age = max_age
         self.max_tracks = max_tracks
         self.tracks: list[Track] = []
-        self._next_id = 0
+        # the numbers of new faces' ids: its own count, or the caller's, so that ids stay unique across
+        # trackers (a node reloading its model: REP-155 ids are unique for the node's lifetime)
+        self._numbers = numbers if numbers is not None else itertools.count()
         self._last_stamp: float | None = None
 
     def reset(self) -> None:
@@ -148,9 +153,9 @@ class IouTracker:
             self.tracks = [track for t, track in enumerate(self.tracks) if t in used]
         for b, box in enumerate(boxes):
             if matched[b] is None:
-                matched[b] = Track(f"face_{self._next_id}", box, stamp, hits=sightings[b], sure=box.sure,
-                                   size=sizes[b] or max(box.width, box.height), number=self._next_id)
-                self._next_id += 1
+                number = next(self._numbers)
+                matched[b] = Track(f"face_{number}", box, stamp, hits=sightings[b], sure=box.sure,
+                                   size=sizes[b] or max(box.width, box.height), number=number)
                 self.tracks.append(matched[b])
         if len(self.tracks) > self.max_tracks:  # keep the most recently seen
             self.tracks = sorted(self.tracks, key=lambda t: t.last_seen)[-self.max_tracks:]

@@ -9,6 +9,7 @@ that ``fer_node`` (:class:`FerNode`, starts processing at once) and its managed 
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -61,6 +62,7 @@ class EmotionNodeCore:
         if self.values["hri_output"]:
             hri.hri_messages()  # ConfigError saying how to install hri_msgs: fail fast
         self.pipeline: EmotionPipeline | None = None
+        self._face_numbers = itertools.count()  # face ids unique for the node's lifetime, across model reloads
         self.stats = FrameStats()
         self._waiting_since = time.monotonic()  # when the camera was last subscribed
         self._slot = LatestSlot()
@@ -86,7 +88,7 @@ class EmotionNodeCore:
     # --- models, outputs, input -------------------------------------------------------------------
     def _load(self) -> None:
         """Build the pipeline from the accepted parameters (ConfigError, ModelError with the reason)."""
-        pipeline = EmotionPipeline(params.pipeline_config(self.live.accepted))
+        pipeline = EmotionPipeline(params.pipeline_config(self.live.accepted), self._face_numbers)
         with self._frame_lock:
             self.pipeline = pipeline
             self.live.loaded()
