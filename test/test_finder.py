@@ -288,10 +288,8 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     assert [len(faces) for faces in later] == [2, 2, 2]
     assert ids <= set(later[-1])
     p.close()  # the detection thread ends
-    for _ in range(100):
-        if not any(t.name.startswith("fer_face_detection") for t in threading.enumerate()):
-            break
-        time.sleep(0.01)
+    for thread in [t for t in threading.enumerate() if t.name.startswith("fer_face_detection")]:
+        thread.join(1.0)
     assert not any(t.name.startswith("fer_face_detection") for t in threading.enumerate())
 
 
