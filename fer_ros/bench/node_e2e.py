@@ -17,14 +17,15 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from fer_ros.node.dds import use_large_frame_transport
-from fer_ros.tools.harness import Answers, Link, NodeProcess, header, raw_image
+from fer_ros.tools.harness import Answers, Link, NodeProcess, header, raw_image, stamp_ns
 
 IMAGE_TOPIC, EMOTION_TOPIC = "/fer_bench/image", "/fer_bench/emotion"
+EVENTS_TOPIC = EMOTION_TOPIC + "/events"
 
 
 @dataclass
@@ -41,9 +42,12 @@ class NodeRun:
     counts: dict  # the node's own frame counts, from its log at shutdown
     cpu_share: float | None = None  # the node's CPU seconds per wall second in the timed window
     error: str = ""
+    event_latencies_ms: list[float] = field(default_factory=list)  # appeared/changed: stamp -> arrival
+    event_mismatches: list[str] = field(default_factory=list)  # where events and /emotion disagree
 
 
-NODE_REMAPS = {"image": IMAGE_TOPIC, "emotion": EMOTION_TOPIC, "emotion/annotated_image": "/fer_bench/annotated_image"}
+NODE_REMAPS = {"image": IMAGE_TOPIC, "emotion": EMOTION_TOPIC, "emotion/events": EVENTS_TOPIC,
+               "emotion/annotated_image": "/fer_bench/annotated_image"}
 
 
 class Camera:
@@ -91,6 +95,25 @@ def cpu_share_over(node, seconds: float) -> float:
     return ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / (wall_after - wall_before)
 
 
+def check_events(answers: Answers, events: Answers) -> tuple[list[float], list[str]]:
+    """Milliseconds from each appeared/changed event's frame stamp to its arrival, and where the events
+    differ from the labels /emotion published (per face, in stamp order: one appeared, a changed at
+    each label change with the labels before and after, one left)."""
+    labels: dict[str, list[str]] = {}
+    for msg in sorted(answers.messages, key=lambda m: stamp_ns(m.header)):
+        for face in msg.faces:
+            labels.setdefault(face.id, []).append(face.emotion)
+    mismatches = []
+    for face_id, seq in labels.items():
+        expected = [("appeared", "", seq[0])] + [("changed", a, b) for a, b in zip(seq, seq[1:]) if a != b]
+        got = [(e.kind, e.previous_emotion, e.emotion) for e in events.messages if e.id == face_id]
+        if got[:-1] != expected or not got or got[-1][0] != "left":
+            mismatches.append(f"{face_id}: {len(got)} events, {len(expected)} changes expected before its left")
+    latencies = [(events.arrival(stamp_ns(e.header))[0] - stamp_ns(e.header)) / 1e6
+                 for e in events.messages if e.kind != "left"]
+    return latencies, mismatches
+
+
 def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndarray], core: int, seconds: float,
              warmup_s: float = 2.0, startup_timeout: float = 60.0, rate_hz: float = 30.0) -> NodeRun:
     """Start fer_node with ``params`` on ``core``, publish frame ``frame_at(i)`` as the i-th at
@@ -100,10 +123,11 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
     import psutil
 
     from fer_ros.bench.worker import one_thread_environment
-    from fer_ros.msg import FaceEmotionArray
+    from fer_ros.msg import FaceEmotionArray, FaceEmotionEvent
 
     link = Link("fer_bench_replay")
     answers = link.listen(FaceEmotionArray, EMOTION_TOPIC, Answers())  # by stamp: arrival and faces
+    events = link.listen(FaceEmotionEvent, EVENTS_TOPIC, Answers(), depth=1000)
 
     camera = Camera(link.image_publisher(IMAGE_TOPIC), frame_at, rate_hz)
     process = NodeProcess(["num_threads:=1", *params], remaps=NODE_REMAPS, env=one_thread_environment(), cpus={core})
@@ -123,6 +147,11 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
         camera.timing = False
         camera.stop()  # no more frames: the node drains what it has, then is measured and stopped
         time.sleep(1.0)  # answers still on their way
+        ids = {face.id for msg in answers.messages for face in msg.faces}
+        # every face leaves, track_max_age (the default's 1 s) after the camera stopped
+        deadline = time.monotonic() + 5.0
+        while {e.id for e in events.messages if e.kind == "left"} < ids and time.monotonic() < deadline:
+            time.sleep(0.1)
         if process.poll() is not None:
             raise RuntimeError(f"fer_node exited with {process.poll()} during the run")
         rss = psutil.Process(process.pid).memory_info().rss / 2**20
@@ -133,7 +162,9 @@ def run_node(detector: str, params: list[str], frame_at: Callable[[int], np.ndar
         process.stop()
         link.close()
     answered = [(stamp, *answers.arrival(stamp)) for stamp in camera.timed if answers.arrival(stamp)]
+    latencies, mismatches = check_events(answers, events)
     return NodeRun(detector=detector, published=len(camera.timed), answered=len(answered),
+                   event_latencies_ms=latencies, event_mismatches=mismatches,
                    latencies_ms=[(arrival - stamp) / 1e6 for stamp, arrival, _ in answered],
                    cold_start_s=cold_start, ready_s=process.ready_seconds(), rss_mb=rss,
                    faces=[len(msg.faces) for _, _, msg in answered],
