@@ -1,7 +1,8 @@
 """fer_node's REP-155 (ROS4HRI) output through real processes with hri_msgs: the topics, their types
 and QoS, ids in /tracked matching the per-face topics, the mapping of each face's emotion, a face
-leaving ending its publishers (none left over many faces coming and going), the managed node, and the
-start-up error without hri_msgs. hri_msgs comes from the environment or ../shared/ros4hri
+leaving ending its publishers (none left over many faces coming and going), the managed node, the
+start-up error without hri_msgs, YuNet's landmarks and both crops (none with Haar), and the README's
+example run as printed. hri_msgs comes from the environment or ../shared/ros4hri
 (test/hri_helpers.py); these tests skip with the reason where neither has it."""
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from hri_helpers import hri_env, hri_msgs, without_hri_env
 from ros_helpers import Graph, image_msg, wait_for
 
 BLANK = np.full((480, 640, 3), 90, np.uint8)  # no face
+PER_FACE_TOPICS = ("aligned", "cropped", "expression", "landmarks", "roi")  # each face's, sorted
+TWO_FACES = 2 * len(PER_FACE_TOPICS)  # per-face publishers of two faces
 # Reliable input: frames are sent one at a time and each is answered (none lost, none dropped).
 BASE = {"hri_output": True, "input_reliability": "reliable", "detection_thread": False}
 
@@ -108,13 +111,15 @@ def test_faces_are_published_on_rep155_topics_with_types_qos_headers_and_the_map
         # the per-face topics exist for exactly those ids, with their types and reliable, volatile QoS
         topics = dict(graph.node.get_topic_names_and_types())
         faces = sorted(t for t in topics if t.startswith(f"{ns}/humans/faces/face_"))
-        kinds = ("cropped", "expression", "roi")
+        kinds = PER_FACE_TOPICS
         assert faces == sorted(f"{ns}/humans/faces/{i}/{kind}" for i in ids for kind in kinds)
         assert topics[f"{ns}/humans/faces/tracked"] == ["hri_msgs/msg/IdsList"]
         for i in ids:
             assert topics[f"{ns}/humans/faces/{i}/roi"] == ["hri_msgs/msg/NormalizedRegionOfInterest2D"]
             assert topics[f"{ns}/humans/faces/{i}/cropped"] == ["sensor_msgs/msg/Image"]
             assert topics[f"{ns}/humans/faces/{i}/expression"] == ["hri_msgs/msg/Expression"]
+            assert topics[f"{ns}/humans/faces/{i}/landmarks"] == ["hri_msgs/msg/FacialLandmarks"]
+            assert topics[f"{ns}/humans/faces/{i}/aligned"] == ["sensor_msgs/msg/Image"]
         for topic in [f"{ns}/humans/faces/tracked", *faces]:
             (info,) = graph.node.get_publishers_info_by_topic(topic)
             assert info.qos_profile.reliability == ReliabilityPolicy.RELIABLE, topic
@@ -168,7 +173,7 @@ def test_a_face_leaving_ends_its_publishers_and_none_leak_over_many_faces(graph,
             ids = sorted({face.id for answer in answers for face in answer.faces})
             assert len(ids) == 2 and not set(ids) & set(seen), (cycle, ids, seen)
             seen += ids
-            assert wait_for(lambda: len(per_face_publishers(graph, ns)) == 6), per_face_publishers(graph, ns)
+            assert wait_for(lambda: len(per_face_publishers(graph, ns)) == TWO_FACES), per_face_publishers(graph, ns)
             gone = camera.send(BLANK)  # gone, not yet expired: still tracked
             assert wait_for(lambda: sorted(listener.tracked_at(stamp_ns(gone.header)) or []) == ids)
             last = camera.send(BLANK, 0.4)  # absent 0.43 s > track_max_age: expired
@@ -192,13 +197,13 @@ def test_the_managed_node_ends_every_face_on_deactivate_and_publishes_again_on_a
         listener = HriListener(graph, msgs, ns)
         camera = Camera(graph, node, ns)
         answer = camera.send(two_faces)
-        assert wait_for(lambda: len(per_face_publishers(graph, ns)) == 6)
+        assert wait_for(lambda: len(per_face_publishers(graph, ns)) == TWO_FACES)
         assert graph.change_state(name, Transition.TRANSITION_DEACTIVATE)
         assert wait_for(lambda: listener.tracked and listener.tracked[-1][2] == [])  # every face ended
         assert wait_for(lambda: per_face_publishers(graph, ns) == {})
         assert graph.change_state(name, Transition.TRANSITION_ACTIVATE)
         camera.publisher.publish(image_msg(two_faces, 300))
-        assert wait_for(lambda: len(per_face_publishers(graph, ns)) == 6, 20), node.tail()
+        assert wait_for(lambda: len(per_face_publishers(graph, ns)) == TWO_FACES, 20), node.tail()
         assert len(answer.faces) == 2
         assert graph.change_state(name, Transition.TRANSITION_DEACTIVATE)
         assert graph.change_state(name, Transition.TRANSITION_CLEANUP)
@@ -222,3 +227,157 @@ def test_without_hri_msgs_asking_for_rep155_fails_at_start_with_how_to_install_i
     lines = [line for line in node.lines if "hri_msgs" in line]
     assert len(lines) == 1, node.output
     assert "cannot start" in lines[0] and "apt install ros-" in lines[0] and "-hri-msgs" in lines[0], lines[0]
+
+
+# --- landmarks and crops (YuNet), the README's snippet ---------------------------------------------
+
+def stamped(received: list) -> dict[int, object]:
+    """A listener's ``[(arrival ns, message)]`` of one face by the message's stamp (ns)."""
+    return {stamp_ns(m.header): m for _, m in received}
+
+
+def test_yunet_moving_faces_get_landmarks_in_their_roi_and_both_crops_for_every_id(graph, msgs, yunet_model):
+    from fer_ros.bench.frames import SyntheticSequence
+    from fer_ros.core.rep155 import LANDMARK_INDICES
+    from fer_ros.tools.hri_graph import ALL_PER_FACE
+
+    marks = msgs.FacialLandmarks
+    assert LANDMARK_INDICES == (marks.RIGHT_PUPIL, marks.LEFT_PUPIL, marks.NOSE, marks.MOUTH_OUTER_RIGHT,
+                                marks.MOUTH_OUTER_LEFT)
+    sequence = SyntheticSequence(6, 1000)  # six faces moving in their grid cells; search_every 2: they coast
+    node, ns = start({"detector": "yunet", "yunet_model": yunet_model, "hri_crop_size": 96})
+    try:
+        listener = HriListener(graph, msgs, ns, per_face=ALL_PER_FACE)  # every per-face topic, as libhri
+        camera = Camera(graph, node, ns)
+        frame = 0
+        while len(camera.send(sequence.frame(frame)).faces) < 6 and frame < 10:
+            frame += 1
+        assert wait_for(lambda: len(listener.live_ids) == 6), listener.live_ids
+        ids = sorted(listener.live_ids)
+        assert wait_for(lambda: all(graph.node.count_publishers(f"{ns}/humans/faces/{i}/{kind}") == 1
+                                    for i in ids for kind in PER_FACE_TOPICS))
+        time.sleep(DISCOVERY_SETTLE_S)  # as in the first test: every message of the frames below is checked
+        answers = [camera.send(sequence.frame(frame + 1 + k)) for k in range(30)]
+        assert wait_for(lambda: all(stamp_ns(answers[-1].header) in stamped(listener.expressions.get(i, []))
+                                    for i in ids))
+
+        pairs = landmarked = 0
+        for answer in answers:
+            stamp = stamp_ns(answer.header)
+            for face_id in listener.tracked_at(stamp) or []:
+                pairs += 1
+                landmarks = stamped(listener.landmarks.get(face_id, [])).get(stamp)
+                if landmarks is None:
+                    continue
+                landmarked += 1
+                roi = stamped(listener.rois[face_id])[stamp]
+                assert landmarks.header == answer.header and (landmarks.width, landmarks.height) == (640, 480)
+                found = {k: p for k, p in enumerate(landmarks.landmarks) if p.c > 0}
+                assert sorted(found) == sorted(LANDMARK_INDICES), found
+                assert all(p.c == pytest.approx(roi.c) for p in found.values())
+                assert all((p.x, p.y, p.c) == (0, 0, 0) for k, p in enumerate(landmarks.landmarks) if k not in found)
+                for p in found.values():  # in the face's /roi of that frame
+                    assert roi.xmin <= p.x <= roi.xmax and roi.ymin <= p.y <= roi.ymax, (face_id, p, roi)
+                eyes, mouth = (found[marks.RIGHT_PUPIL], found[marks.LEFT_PUPIL]), (
+                    found[marks.MOUTH_OUTER_RIGHT], found[marks.MOUTH_OUTER_LEFT])
+                assert max(p.y for p in eyes) < min(p.y for p in mouth)
+        assert pairs >= 0.9 * 6 * len(answers) and landmarked >= 0.9 * pairs, (landmarked, pairs)
+
+        sent = {stamp_ns(answer.header) for answer in answers}
+        for face_id in ids:  # both crops for every id, in colour at hri_crop_size
+            for store in (listener.crops, listener.aligned):
+                crops = [m for m in stamped(store.get(face_id, [])).values() if stamp_ns(m.header) in sent]
+                assert crops, (face_id, sorted(store))
+                assert {(m.width, m.height, m.encoding) for m in crops} == {(96, 96, "bgr8")}
+        listener.close()
+    finally:
+        assert node.stop() == 0, node.output
+
+
+def test_with_haar_no_landmarks_are_published_and_the_crops_are_cut(graph, msgs, two_faces):
+    from fer_ros.tools.hri_graph import ALL_PER_FACE
+
+    node, ns = start({"confirm_frames": 1})
+    try:
+        listener = HriListener(graph, msgs, ns, per_face=ALL_PER_FACE)
+        camera = Camera(graph, node, ns)
+        ids = sorted(face.id for face in camera.send(two_faces).faces)
+        assert len(ids) == 2
+        assert wait_for(lambda: sorted(listener.live_ids) == ids)
+        assert wait_for(lambda: all(graph.node.count_publishers(f"{ns}/humans/faces/{i}/{kind}") == 1
+                                    for i in ids for kind in PER_FACE_TOPICS))
+        time.sleep(DISCOVERY_SETTLE_S)
+        answers = [camera.send(two_faces) for _ in range(4)]
+        assert wait_for(lambda: all(listener.crops.get(i) and listener.aligned.get(i) for i in ids))
+        assert wait_for(lambda: all(stamp_ns(answers[-1].header) in stamped(listener.expressions[i]) for i in ids))
+        assert all(not listener.landmarks.get(i) for i in ids)  # Haar finds no landmarks: none sent
+        listener.close()
+    finally:
+        assert node.stop() == 0, node.output
+
+
+def readme_snippet() -> str:
+    """The README's ROS4HRI python example, as printed."""
+    import re
+
+    from conftest import REPO
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    (snippet,) = [block for block in blocks if "/humans/faces/tracked" in block]
+    return snippet
+
+
+class CountingNode:
+    """``graph.node`` for the README's snippet, noting the subscriptions it creates and destroys and
+    the messages each one's callback is handed."""
+
+    def __init__(self, node):
+        self.node, self.alive, self.received = node, {}, {}
+
+    def create_subscription(self, msg_type, topic, callback, qos):
+        def counted(msg):
+            self.received[topic] = self.received.get(topic, 0) + 1
+            callback(msg)
+
+        subscription = self.node.create_subscription(msg_type, topic, counted, qos)
+        self.alive[subscription] = topic
+        return subscription
+
+    def destroy_subscription(self, subscription):
+        del self.alive[subscription]
+        return self.node.destroy_subscription(subscription)
+
+
+def test_the_readme_snippet_subscribes_to_each_face_and_destroys_the_subscriptions_of_faces_that_left(
+        graph, msgs, two_faces):
+    node, ns = start({"confirm_frames": 1, "track_max_age": 0.3})
+    counting = CountingNode(graph.node)
+    scope = {"node": counting, "greet": lambda: None}
+    try:
+        camera = Camera(graph, node, ns)
+        exec(readme_snippet().replace('"/humans/faces/', f'"{ns}/humans/faces/'), scope)  # in this namespace
+        (tracked,) = [s for s, topic in counting.alive.items() if topic.endswith("/humans/faces/tracked")]
+        assert wait_for(lambda: tracked.get_publisher_count() == 1)
+        time.sleep(DISCOVERY_SETTLE_S)  # fer_node's side matched too
+        seen = []
+        for cycle in range(3):  # two people come, stay, and leave: 6 faces in all
+            answers = [camera.send(two_faces) for _ in range(3)]
+            ids = sorted({face.id for answer in answers for face in answer.faces})
+            assert len(ids) == 2 and not set(ids) & set(seen), (cycle, ids, seen)
+            seen += ids
+            expression = {i: f"{ns}/humans/faces/{i}/expression" for i in ids}
+            assert wait_for(lambda: sorted(scope["faces"]) == ids)
+            assert sorted(counting.alive.values()) == sorted([*expression.values(), f"{ns}/humans/faces/tracked"])
+            assert wait_for(lambda: all(graph.node.count_subscribers(t) == 1 for t in expression.values()))
+            answers = [camera.send(two_faces) for _ in range(3)]
+            assert wait_for(lambda: all(counting.received.get(t) for t in expression.values())), counting.received
+            camera.send(BLANK)  # gone, not yet expired: still subscribed
+            camera.send(BLANK, 0.4)  # absent 0.43 s > track_max_age: expired, its subscription destroyed
+            assert wait_for(lambda: scope["faces"] == {}), scope["faces"]
+            assert list(counting.alive.values()) == [f"{ns}/humans/faces/tracked"]
+            assert wait_for(lambda: all(graph.node.count_subscribers(t) == 0 for t in expression.values()))
+        assert len(seen) == 6
+    finally:
+        for subscription in list(counting.alive):
+            counting.destroy_subscription(subscription)
+        assert node.stop() == 0, node.output

@@ -3,17 +3,21 @@
 With ``hri_output: true`` fer_node publishes, besides /emotion, for every processed frame:
 
 - ``humans/faces/tracked`` (hri_msgs/IdsList): the ids of the confirmed faces present;
-- per face, under ``humans/faces/<id>/``: ``roi`` (hri_msgs/NormalizedRegionOfInterest2D, the box in
-  0..1 of the image, ``c`` the detection confidence), ``cropped`` (sensor_msgs/Image, bgr8: the
-  face's FER2013 framing cut upright from the frame at ``hri_crop_size`` pixels, computed only
-  while someone subscribes, on the frames the face is found in: not where it coasts, see
-  ``search_every``) and ``expression`` (hri_msgs/Expression), each with the image's header, on
-  every frame the face is in.
+- per face, under ``humans/faces/<id>/``, each with the image's header, on every frame the face is in:
+  ``roi`` (hri_msgs/NormalizedRegionOfInterest2D, the box in 0..1 of the image, ``c`` the detection
+  confidence), ``landmarks`` (hri_msgs/FacialLandmarks, while someone subscribes: YuNet's eyes, nose
+  tip and mouth corners with the detection confidence as ``c``, the other 65 points zero; where a
+  face coasts, its last found ones moved with its box, as ``roi``; nothing with Haar, which finds
+  none), ``expression`` (hri_msgs/Expression) and, only while someone
+  subscribes and on the frames the face is found in (not where it coasts, see ``search_every``),
+  two sensor_msgs/Image (bgr8) of ``hri_crop_size`` pixels square: ``cropped`` (the box of ``roi``
+  fitted in, centred on black) and ``aligned`` (the classifier's FER2013 framing, turned upright).
+  The geometry is fer_ros.core.rep155's.
 
 Topic names are relative: in the root namespace (the launch file's default) they are REP-155's
-``/humans/faces/...``. ``<id>`` is the face's id in /emotion (``face_12``). The per-face publishers
-are created when a face is first confirmed and destroyed when it expires (absent from the results
-for longer than ``track_max_age``), so none outlive their face; the mapping of emotions to
+``/humans/faces/...``. ``<id>`` is the face's id in /emotion (``face_12``). The five per-face
+publishers are created when a face is first confirmed and destroyed when it expires (absent from the
+results for longer than ``track_max_age``), so none outlive their face; the mapping of emotions to
 Expression constants and the rule for ``uncertain`` and blurred faces are fer_ros.core.rep155's.
 QoS is reliable and volatile throughout, which libhri's subscriptions (system default QoS) match.
 
@@ -31,8 +35,8 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from fer_ros.core.errors import ConfigError
-from fer_ros.core.framing import crop_square
-from fer_ros.core.rep155 import FacePresence, expressions_of, normalized_roi
+from fer_ros.core.rep155 import (LANDMARK_COUNT, FacePresence, aligned_face, cropped_face, expressions_of,
+                                 normalized_landmarks, normalized_roi)
 from fer_ros.core.types import FrameResult
 from fer_ros.node.conversions import bgr_to_image
 
@@ -61,17 +65,26 @@ def stamp_seconds(header) -> float:
 
 
 class _FacePublishers:
-    """The three per-face publishers of one face id."""
+    """The per-face publishers of one face id (:data:`PER_FACE` of them)."""
 
     def __init__(self, node, msgs, face_id: str):
         prefix = f"{NAMESPACE}/{face_id}"
         self.roi = node.create_publisher(msgs.NormalizedRegionOfInterest2D, f"{prefix}/roi", RELIABLE)
+        self.landmarks = node.create_publisher(msgs.FacialLandmarks, f"{prefix}/landmarks", RELIABLE)
         self.cropped = node.create_publisher(Image, f"{prefix}/cropped", CROP_QOS)
+        self.aligned = node.create_publisher(Image, f"{prefix}/aligned", CROP_QOS)
         self.expression = node.create_publisher(msgs.Expression, f"{prefix}/expression", RELIABLE)
 
+    @property
+    def all(self) -> tuple:
+        return self.roi, self.landmarks, self.cropped, self.aligned, self.expression
+
     def destroy(self, node) -> None:
-        for publisher in (self.roi, self.cropped, self.expression):
+        for publisher in self.all:
             node.destroy_publisher(publisher)
+
+
+PER_FACE = 5  # publishers per face: roi, landmarks, cropped, aligned, expression
 
 
 class HriOutput:
@@ -86,6 +99,8 @@ class HriOutput:
         self.tracked_pub = node.create_publisher(self.msgs.IdsList, f"{NAMESPACE}/tracked", RELIABLE)
         self.presence = FacePresence(node.values["track_max_age"])
         self.faces: dict[str, _FacePublishers] = {}
+        # FacialLandmarks' 70 points: the ones a face has no value for are these zeros (never changed)
+        self.no_landmarks = [self.msgs.NormalizedPointOfInterest2D() for _ in range(LANDMARK_COUNT)]
 
     def publish(self, header, bgr, result: FrameResult) -> None:
         """The REP-155 messages of one processed frame (``header`` is the image's)."""
@@ -96,18 +111,34 @@ class HriOutput:
             self.faces.pop(face_id).destroy(self.node)
         for face_id in appeared:
             self.faces[face_id] = _FacePublishers(self.node, self.msgs, face_id)
-        size = values["hri_crop_size"]
+        size, width, height = values["hri_crop_size"], result.image_width, result.image_height
         for face, expression in zip(result.faces, expressions_of(result.faces)):
-            publishers = self.faces[face.track_id]
-            xmin, ymin, xmax, ymax = normalized_roi(face.box, result.image_width, result.image_height)
+            publishers, box = self.faces[face.track_id], face.box
+            xmin, ymin, xmax, ymax = normalized_roi(box, width, height)
             publishers.roi.publish(self.msgs.NormalizedRegionOfInterest2D(
-                header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=float(face.box.score)))
-            if face.square is not None and not face.coasted and publishers.cropped.get_subscription_count() > 0:
-                publishers.cropped.publish(bgr_to_image(crop_square(bgr, face.square, size), header))
+                header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=float(box.score)))
+            if box.landmarks and publishers.landmarks.get_subscription_count() > 0:
+                publishers.landmarks.publish(self._landmarks(header, box, width, height))
+            if not face.coasted:  # a crop shows the face as found, never where its motion puts it
+                if publishers.cropped.get_subscription_count() > 0:
+                    crop = cropped_face(bgr, box, size)
+                    if crop is not None:
+                        publishers.cropped.publish(bgr_to_image(crop, header))
+                if face.square is not None and publishers.aligned.get_subscription_count() > 0:
+                    publishers.aligned.publish(bgr_to_image(aligned_face(bgr, face.square, size), header))
             publishers.expression.publish(self.msgs.Expression(
                 header=header, expression=expression.expression, valence=expression.valence,
                 arousal=expression.arousal, confidence=expression.confidence))
         self.tracked_pub.publish(self.msgs.IdsList(header=header, ids=self.presence.ids))
+
+    def _landmarks(self, header, box, width: int, height: int):
+        """The FacialLandmarks of ``box`` (with landmarks) in a ``width`` x ``height`` image: its points
+        at their indices with the detection confidence as ``c``, the others zero."""
+        points = list(self.no_landmarks)
+        c = float(box.score)
+        for index, x, y in normalized_landmarks(box, width, height):
+            points[index] = self.msgs.NormalizedPointOfInterest2D(x=x, y=y, c=c)
+        return self.msgs.FacialLandmarks(header=header, landmarks=points, height=height, width=width)
 
     def clear(self) -> None:
         """Every face ends (processing stopped): an empty ``tracked`` list, per-face publishers destroyed."""
@@ -122,11 +153,10 @@ class HriOutput:
 
     def listeners(self) -> int:
         """Subscriptions to ``tracked`` and to every present face's topics."""
-        publishers = [self.tracked_pub] + [p for face in self.faces.values()
-                                           for p in (face.roi, face.cropped, face.expression)]
+        publishers = [self.tracked_pub] + [p for face in self.faces.values() for p in face.all]
         return sum(p.get_subscription_count() for p in publishers)
 
     @property
     def publisher_count(self) -> int:
-        """Per-face publishers alive (three per face present)."""
-        return 3 * len(self.faces)
+        """Per-face publishers alive (:data:`PER_FACE` per face present)."""
+        return PER_FACE * len(self.faces)

@@ -6,13 +6,15 @@ for a ROS4HRI face detector that publishes the tracked ids and each face's crops
     listener = HriListener(link, hri_msgs.msg, "/robot")
     listener.tracked                 # [(arrival ns, stamp ns, ids)] of every humans/faces/tracked message
     listener.expressions["face_3"]   # [(arrival ns, Expression)] of that face, in arrival order
+    HriListener(link, hri_msgs.msg, "/robot", per_face=ALL_PER_FACE)   # also landmarks and aligned
 
     detector = DetectorStandIn(link, hri_msgs.msg, "/robot")
     detector.track(["abcde", "fghij"], header)      # humans/faces/tracked (publishers per new id)
     detector.publish_crop("abcde", image_msg)       # humans/faces/abcde/cropped
 
 The listener follows ``<namespace>/humans/faces/tracked`` and, as libhri does, subscribes to each listed
-face's ``roi``, ``cropped`` and ``expression`` when the face is first listed and drops those
+face's ``roi``, ``cropped`` and ``expression`` (``per_face``; :data:`ALL_PER_FACE` adds ``landmarks``
+and ``aligned``, every per-face topic fer_node publishes) when the face is first listed and drops those
 subscriptions when it leaves the list; every subscription uses the system default QoS, as libhri's.
 Callbacks run on the Link's executor thread; read the collected lists after the traffic.
 """
@@ -29,9 +31,12 @@ from fer_ros.core.rep155 import is_topic_token
 from fer_ros.tools.harness import stamp_ns
 
 
+ALL_PER_FACE = ("roi", "landmarks", "cropped", "aligned", "expression")
+
+
 class HriListener:
     """REP-155 faces as libhri sees them; ``per_face`` picks which per-face topics it subscribes
-    (default all three)."""
+    (default roi, cropped and expression; :data:`ALL_PER_FACE`: every one fer_node publishes)."""
 
     def __init__(self, link, msgs, namespace: str = "", per_face: tuple[str, ...] = ("roi", "cropped", "expression")):
         self.link, self.msgs = link, msgs
@@ -42,10 +47,13 @@ class HriListener:
         self.expressions: dict[str, list[tuple[int, object]]] = {}
         self.rois: dict[str, list[tuple[int, object]]] = {}
         self.crops: dict[str, list[tuple[int, object]]] = {}
+        self.landmarks: dict[str, list[tuple[int, object]]] = {}
+        self.aligned: dict[str, list[tuple[int, object]]] = {}
         self.subscribed: list[str] = []  # every face id ever subscribed to, in order
         self._subscriptions: dict[str, list] = {}
         self._types = {"roi": (msgs.NormalizedRegionOfInterest2D, self.rois), "cropped": (Image, self.crops),
-                       "expression": (msgs.Expression, self.expressions)}
+                       "expression": (msgs.Expression, self.expressions),
+                       "landmarks": (msgs.FacialLandmarks, self.landmarks), "aligned": (Image, self.aligned)}
         self._tracked_sub = link.node.create_subscription(msgs.IdsList, f"{self.prefix}/tracked", self._on_tracked,
                                                           qos_profile_system_default)
 
