@@ -1,22 +1,27 @@
 """One parameter schema (fer_ros.core.schema): everything else agrees with it.
 
-config/fer.yaml and the README table equal what the generator prints; PipelineConfig, the node's
-descriptors and checks, constructor defaults in the core and the registries of detectors and
-classifiers follow the schema.
+config/fer.yaml and the README table equal what the generator prints; a running node declares exactly
+the schema's parameters (as `ros2 param` shows them); the node's descriptors and checks, PipelineConfig's
+checks, constructor defaults in the core and the registries of detectors and classifiers follow the
+schema. (The launch arguments are checked in test_launch.)
 """
 
 import inspect
+import uuid
 
 import pytest
 import yaml
-from rclpy.parameter import Parameter
+from rcl_interfaces.msg import ParameterType
+from rcl_interfaces.srv import DescribeParameters, GetParameters, ListParameters
+from rclpy.parameter import Parameter, parameter_value_to_python
 
 from conftest import REPO
 from fer_ros.core import schema
 from fer_ros.core.config import PipelineConfig
 from fer_ros.core.errors import ConfigError
 from fer_ros.node import params
-from fer_ros.tools import params_file
+from fer_ros.tools import harness, params_file
+from ros_helpers import Graph
 
 
 def yaml_values():
@@ -65,14 +70,43 @@ def test_choices_are_the_registries():
     assert schema.spec("classifier_backend").choices == tuple(CLASSIFIERS)
 
 
-def test_pipeline_config_is_the_pipeline_part_of_the_schema():
-    pipeline = [p for p in schema.PARAMETERS if p.pipeline]
-    assert PipelineConfig.field_names() == [p.name for p in pipeline]
-    config = PipelineConfig()
-    assert all(getattr(config, p.name) == p.default for p in pipeline)
-    assert PipelineConfig.detector == "auto"  # class attributes hold the defaults too
-    assert params.PIPELINE_FIELDS == {p.name for p in pipeline}
-    assert params.PIPELINE_FIELDS | schema.names(schema.OUTPUT, schema.NODE) == set(schema.NAMES)
+# rclpy's own parameters, which every node declares (qos_overrides.* too, for a topic that allows them)
+RCLPY_PARAMETERS = {"use_sim_time", "start_type_description_service"}
+PARAMETER_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
+                   float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
+
+
+@pytest.mark.parametrize("executable, ready", [("fer_node", "ready:"), ("fer_lifecycle_node", "unconfigured:")])
+def test_a_running_node_declares_every_schema_parameter_and_no_other(executable, ready):
+    """What `ros2 param list`, `get` and `describe` show of a real node started with no parameters: every
+    schema parameter at its default with its type, description, range or choices and read-only flag,
+    and no parameter of its own that the schema (so the README table, config/fer.yaml and the launch
+    arguments) does not know."""
+    namespace = "/params_" + uuid.uuid4().hex[:8]
+    node, graph = harness.NodeProcess(namespace=namespace, executable=executable, ready=ready), Graph("params_test")
+    name = f"{namespace}/fer_node"
+    try:
+        assert node.wait_ready(60), node.output
+        listed = graph.call(ListParameters, f"{name}/list_parameters", ListParameters.Request()).result.names
+        own = sorted(n for n in listed if n not in RCLPY_PARAMETERS and not n.startswith("qos_overrides."))
+        assert own == sorted(schema.NAMES), set(own) ^ set(schema.NAMES)
+        values = graph.call(GetParameters, f"{name}/get_parameters", GetParameters.Request(names=own)).values
+        assert {n: parameter_value_to_python(v) for n, v in zip(own, values)} == schema.DEFAULTS
+        assert all(v.type == PARAMETER_TYPES[schema.spec(n).type] for n, v in zip(own, values))
+        described = graph.call(DescribeParameters, f"{name}/describe_parameters",
+                               DescribeParameters.Request(names=own)).descriptors
+        for d in described:
+            expected = params.descriptor(schema.spec(d.name))
+            assert (d.type, d.description, d.read_only, d.additional_constraints) == (
+                PARAMETER_TYPES[schema.spec(d.name).type], expected.description, expected.read_only,
+                expected.additional_constraints), d.name
+            assert [(r.from_value, r.to_value) for r in d.floating_point_range] == [
+                (r.from_value, r.to_value) for r in expected.floating_point_range], d.name
+            assert [(r.from_value, r.to_value) for r in d.integer_range] == [
+                (r.from_value, r.to_value) for r in expected.integer_range], d.name
+    finally:
+        graph.close()
+        assert node.stop() == 0, node.output
 
 
 def test_rebuild_sets_come_from_the_schema():
