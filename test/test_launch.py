@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -24,6 +25,8 @@ import yaml
 
 from conftest import REPO, SHARED, sourced_env
 from fer_ros.core import schema
+from fer_ros.tools.harness import READY
+from ros_helpers import wait_for
 
 LAUNCH_FILE = REPO / "launch" / "fer.launch.py"
 ROS2CLI_ENV = SHARED / "ros2cli" / "env.sh"
@@ -194,19 +197,45 @@ def test_unknown_names_list_every_valid_name():
 
 # --- real `ros2 launch` runs -------------------------------------------------------------------
 
-def ros2_launch(*argv: str, timeout: float = 60) -> subprocess.Popen:
-    return subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), *argv], env=launch_env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+class Launch:
+    """``ros2 launch fer.launch.py ARGV...`` in a session of its own, its output (its nodes' logs
+    included) collected line by line as it comes."""
+
+    def __init__(self, *argv: str):
+        self.process = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), *argv], env=launch_env(), text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float) -> bool:
+        """Wait until a line containing ``text`` came (False once ros2 launch exits or ``timeout`` passes)."""
+        def seen() -> bool:
+            return any(text in line for line in list(self.lines))
+
+        wait_for(lambda: seen() or self.process.poll() is not None, timeout)
+        return seen()
 
 
-def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+def finish(launch: Launch, timeout: float = 60) -> tuple[int, str]:
+    """Wait for ros2 launch to exit (kill its session after ``timeout`` s); its exit code and output."""
     try:
-        output, _ = process.communicate(timeout=timeout)
+        launch.process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        output, _ = process.communicate()
-        raise AssertionError(f"ros2 launch did not stop within {timeout} s:\n{output}")
-    return process.returncode, output
+        os.killpg(launch.process.pid, 9)
+        launch.process.wait()
+        launch._reader.join(10)
+        raise AssertionError(f"ros2 launch did not stop within {timeout} s:\n{launch.output}")
+    launch._reader.join(10)  # the rest of its output
+    return launch.process.returncode, launch.output
 
 
 def processes_with(text: str) -> list[str]:
@@ -219,24 +248,26 @@ def unique_namespace() -> str:
 
 
 def param_get(node: str, name: str, deadline: float) -> str:
+    """``ros2 param get``, again until it answers or ``deadline`` passes: each try spends up to its
+    --spin-time (3 s) discovering the node, the wait between tries."""
     while True:
         done = subprocess.run(["ros2", "param", "get", node, name, "--no-daemon", "--spin-time", "3"],
                               env=launch_env(), capture_output=True, text=True, timeout=60)
         if done.returncode == 0 or time.monotonic() > deadline:
             return done.stdout + done.stderr
-        time.sleep(1)
 
 
 def test_ros2_launch_override_reaches_ros2_param_get():
     namespace = unique_namespace()
-    launch = ros2_launch(f"namespace:={namespace}", "hysteresis:=0.2", "max_faces:=3")
+    launch = Launch(f"namespace:={namespace}", "hysteresis:=0.2", "max_faces:=3")
     try:
-        deadline = time.monotonic() + 60
+        assert launch.wait_for_line(READY, 60), launch.output  # the node is up: its parameters are declared
+        deadline = time.monotonic() + 30
         assert "Double value is: 0.2" in param_get(f"/{namespace}/fer_node", "hysteresis", deadline)
         assert "Integer value is: 3" in param_get(f"/{namespace}/fer_node", "max_faces", deadline)
         assert "Double value is: 0.4" in param_get(f"/{namespace}/fer_node", "uncertain_below", deadline)
     finally:
-        launch.send_signal(2)  # SIGINT to ros2 launch alone, as `timeout -s INT` sends it
+        launch.process.send_signal(2)  # SIGINT to ros2 launch alone, as `timeout -s INT` sends it
         code, output = finish(launch)
     assert "process has finished cleanly" in output, output
     assert not processes_with(f"__ns:=/{namespace}")
@@ -244,7 +275,7 @@ def test_ros2_launch_override_reaches_ros2_param_get():
 
 def test_ros2_launch_exits_non_zero_when_the_node_dies_at_start_up():
     namespace = unique_namespace()
-    code, output = finish(ros2_launch(f"namespace:={namespace}", "model:=/nonexistent/model.onnx"))
+    code, output = finish(Launch(f"namespace:={namespace}", "model:=/nonexistent/model.onnx"))
     assert code != 0, output
     assert "does not exist" in output and "exited with code 1" in output, output
     assert not processes_with(f"__ns:=/{namespace}")
@@ -252,7 +283,7 @@ def test_ros2_launch_exits_non_zero_when_the_node_dies_at_start_up():
 
 def test_ros2_launch_refuses_an_unknown_argument_and_starts_nothing():
     namespace = unique_namespace()
-    code, output = finish(ros2_launch(f"namespace:={namespace}", "hysterisis:=0.2"))
+    code, output = finish(Launch(f"namespace:={namespace}", "hysterisis:=0.2"))
     assert code == 1 and "did you mean hysteresis?" in output, output
     assert "process started" not in output and not processes_with(f"__ns:=/{namespace}")
 
@@ -263,8 +294,8 @@ def test_use_rviz_without_rviz2_fails_and_leaves_no_node_running():
     if rviz.returncode == 0:
         pytest.skip("rviz2 is installed here; this checks a machine without it")
     namespace = unique_namespace()
-    code, output = finish(ros2_launch(f"namespace:={namespace}", "use_rviz:=true"))
-    time.sleep(1)
+    code, output = finish(Launch(f"namespace:={namespace}", "use_rviz:=true"))  # it has exited:
+    # a node it had started and left behind would be running still, with no need to wait for anything
     assert code == 1 and "rviz2" in output and "nothing was started" in output, output
     assert "process started" not in output and not processes_with(f"__ns:=/{namespace}")
 
