@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
+from collections.abc import Callable, Iterator
+from itertools import count, repeat
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.rep155 import EXPRESSIONS
 from fer_ros.msg import FaceEmotion, FaceEmotionArray
-from fer_ros.tools.harness import DISCOVERY_SETTLE_S, Answers, NodeProcess, stamp_ns
+from fer_ros.tools.harness import Answers, NodeProcess, stamp_ns
 from fer_ros.tools.hri_graph import HriListener
 from hri_helpers import hri_env, hri_msgs, without_hri_env
 from ros_helpers import Graph, image_msg, wait_for
@@ -69,6 +70,19 @@ class Camera:
         assert answer is not None, f"no /emotion for the frame at {self.ns} ns:\n{self.node.tail()}"
         return answer
 
+    def send_until(self, frames: Iterator[np.ndarray], arrived: Callable[[FaceEmotionArray], bool],
+                   tries: int = 20) -> list[FaceEmotionArray]:
+        """Send the next of ``frames`` until ``arrived(answer)`` holds within a second of an answer;
+        the answers. What a test waits for before frames whose every REP-155 message it checks: the
+        node's publishers match a new subscription of ours in their own time (the graph may know
+        them sooner), and a message that came through shows they did."""
+        answers = []
+        for _ in range(tries):
+            answers.append(self.send(next(frames)))
+            if wait_for(lambda: arrived(answers[-1]), 1.0):
+                return answers
+        raise AssertionError(f"nothing came through after {tries} frames:\n{self.node.tail()}")
+
 
 def expected_expression(face: FaceEmotion) -> tuple[str, float]:
     """The Expression fer_ros.core.rep155 promises for one /emotion face."""
@@ -88,8 +102,8 @@ def test_faces_are_published_on_rep155_topics_with_types_qos_headers_and_the_map
     try:
         listener = HriListener(graph, msgs, ns)
         camera = Camera(graph, node, ns)
-        assert wait_for(lambda: graph.node.count_publishers(f"{ns}/humans/faces/tracked") == 1)
-        time.sleep(DISCOVERY_SETTLE_S)  # the listener's /tracked matched too: the first frames' are checked
+        # empty frames until one's /tracked came: the first frames' below are checked
+        camera.send_until(repeat(BLANK), lambda a: listener.tracked_at(stamp_ns(a.header)) is not None)
         answers = [camera.send(two_faces) for _ in range(2)]
         assert answers[0].faces == [] and len(answers[1].faces) == 2
         ids = sorted(face.id for face in answers[1].faces)
@@ -98,8 +112,11 @@ def test_faces_are_published_on_rep155_topics_with_types_qos_headers_and_the_map
         assert wait_for(lambda: sorted(listener.live_ids) == ids)
         assert wait_for(lambda: all(graph.node.count_publishers(f"{ns}/humans/faces/{i}/{kind}") == 1
                                     for i in ids for kind in ("roi", "cropped", "expression")))
-        time.sleep(DISCOVERY_SETTLE_S)
-        answers += [camera.send(two_faces) for _ in range(4)]
+        answers += camera.send_until(repeat(two_faces), lambda a: all(
+            listener.expression_at(i, stamp_ns(a.header)) and listener.crops.get(i)
+            and any(stamp_ns(m.header) == stamp_ns(a.header) for _, m in listener.rois.get(i, ())) for i in ids))
+        checked = [camera.send(two_faces) for _ in range(4)]
+        answers += checked
         assert wait_for(lambda: all(listener.expression_at(i, stamp_ns(answers[-1].header)) for i in ids))
 
         # /tracked: one message per frame, with the frame's header; the confirmed faces, the ids of /emotion
@@ -126,7 +143,7 @@ def test_faces_are_published_on_rep155_topics_with_types_qos_headers_and_the_map
             assert info.qos_profile.durability == DurabilityPolicy.VOLATILE, topic
 
         # every frame once subscribed: roi and expression of each face, with the image's header
-        for answer in answers[2:]:
+        for answer in checked:
             stamp = stamp_ns(answer.header)
             for face in answer.faces:
                 _, expression = listener.expression_at(face.id, stamp)
@@ -256,8 +273,11 @@ def test_yunet_moving_faces_get_landmarks_in_their_roi_and_both_crops_for_every_
         ids = sorted(listener.live_ids)
         assert wait_for(lambda: all(graph.node.count_publishers(f"{ns}/humans/faces/{i}/{kind}") == 1
                                     for i in ids for kind in PER_FACE_TOPICS))
-        time.sleep(DISCOVERY_SETTLE_S)  # as in the first test: every message of the frames below is checked
-        answers = [camera.send(sequence.frame(frame + 1 + k)) for k in range(30)]
+        frames = (sequence.frame(k) for k in count(frame + 1))
+        # as in the first test: every message of the frames below is checked once each topic delivered
+        camera.send_until(frames, lambda a: all(store.get(i) for i in ids for store in (
+            listener.rois, listener.landmarks, listener.crops, listener.aligned, listener.expressions)))
+        answers = [camera.send(next(frames)) for _ in range(30)]
         assert wait_for(lambda: all(stamp_ns(answers[-1].header) in stamped(listener.expressions.get(i, []))
                                     for i in ids))
 
@@ -306,7 +326,9 @@ def test_with_haar_no_landmarks_are_published_and_the_crops_are_cut(graph, msgs,
         assert wait_for(lambda: sorted(listener.live_ids) == ids)
         assert wait_for(lambda: all(graph.node.count_publishers(f"{ns}/humans/faces/{i}/{kind}") == 1
                                     for i in ids for kind in PER_FACE_TOPICS))
-        time.sleep(DISCOVERY_SETTLE_S)
+        # the other per-face topics delivered (landmarks, never sent with Haar, cannot show it)
+        camera.send_until(repeat(two_faces), lambda a: all(store.get(i) for i in ids for store in (
+            listener.rois, listener.crops, listener.aligned, listener.expressions)))
         answers = [camera.send(two_faces) for _ in range(4)]
         assert wait_for(lambda: all(listener.crops.get(i) and listener.aligned.get(i) for i in ids))
         assert wait_for(lambda: all(stamp_ns(answers[-1].header) in stamped(listener.expressions[i]) for i in ids))
@@ -358,7 +380,8 @@ def test_the_readme_snippet_subscribes_to_each_face_and_destroys_the_subscriptio
         exec(readme_snippet().replace('"/humans/faces/', f'"{ns}/humans/faces/'), scope)  # in this namespace
         (tracked,) = [s for s, topic in counting.alive.items() if topic.endswith("/humans/faces/tracked")]
         assert wait_for(lambda: tracked.get_publisher_count() == 1)
-        time.sleep(DISCOVERY_SETTLE_S)  # fer_node's side matched too
+        # fer_node's side matched too: an empty frame's /tracked reached the snippet
+        camera.send_until(repeat(BLANK), lambda a: counting.received.get(f"{ns}/humans/faces/tracked"))
         seen = []
         for cycle in range(3):  # two people come, stay, and leave: 6 faces in all
             answers = [camera.send(two_faces) for _ in range(3)]
