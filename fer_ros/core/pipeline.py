@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -13,7 +13,7 @@ import numpy as np
 from fer_ros.core import schema
 from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
-from fer_ros.core.detectors import create_detector, detector_options
+from fer_ros.core.detectors import FaceDetector, create_detector, detector_options
 from fer_ros.core.finder import FaceFinder
 from fer_ros.core.framing import crop_squares, to_gray
 from fer_ros.core.quality import assess
@@ -31,12 +31,22 @@ CLASSIFIER_FIELDS = PipelineConfig.fields_reconfiguring("classifier")
 
 
 @dataclass(frozen=True)
+class BuiltDetector:
+    """A face detector built for a configuration, and how to build the background detection's own."""
+
+    name: str  # the backend ("haar", "yunet")
+    choice: str  # one line saying which and why (detector auto)
+    detector: FaceDetector
+    make: Callable[[], FaceDetector]
+
+
+@dataclass(frozen=True)
 class PreparedChange:
     """A validated configuration with the parts it needs rebuilt, built (see EmotionPipeline.prepare)."""
 
     config: PipelineConfig
     changed: set[str]
-    detector: tuple | None  # (backend name, the line saying why, FaceDetector, its factory) when rebuilt
+    detector: BuiltDetector | None  # when rebuilt
     classifier: object | None  # EmotionBackend when rebuilt
     full: bool = False
 
@@ -81,7 +91,7 @@ class EmotionPipeline:
         if full or changed & DETECTOR_FIELDS:
             name, yunet_model, choice = resolve_detector(config.detector, config.yunet_model)
             make = partial(create_detector, name, **detector_options(name, config, yunet_model))
-            detector = (name, choice, make(), make)  # make: the background detection's own copy
+            detector = BuiltDetector(name, choice, make(), make)
         if full or changed & CLASSIFIER_FIELDS:
             classifier = create_classifier(config.classifier_backend, config.model,
                                            num_threads=config.num_threads)
@@ -92,20 +102,20 @@ class EmotionPipeline:
         calls ``process``). Tracking and smoothing settings change in place, keeping every face's
         id and smoothed state; only a rebuilt part starts afresh. Returns the changed field names."""
         c = change.config
-        detector = make_detector = None
-        if change.detector is not None:
-            self.detector_name, self.detector_choice, detector, make_detector = change.detector
+        built = change.detector
+        if built is not None:
+            self.detector_name, self.detector_choice = built.name, built.choice
         if change.classifier is not None:
             self.classifier = change.classifier
         if change.full:
-            self.finder = FaceFinder(detector, c, make_detector)
+            self.finder = FaceFinder(built.detector, c, built.make)
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age, numbers=self._face_numbers)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
             self._frames = 0
             self._credit = 0.0  # classifications owed to the tracked faces (_choose)
         else:
-            if change.detector is not None:  # the new detector searches the whole frame next
-                self.finder.use_detector(detector, make_detector)
+            if built is not None:  # the new detector searches the whole frame next
+                self.finder.use_detector(built.detector, built.make)
             self.finder.configure(c)
             self.tracker.iou_threshold, self.tracker.max_age = c.track_iou_threshold, c.track_max_age
             self.smoother.configure(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
