@@ -564,6 +564,7 @@ def test_the_threaded_detection_over_a_sequence_with_cuts_holds_frame_by_frame(p
     runs beside the frames in between); it ran in the detection thread and found the faces of the
     frame it was started on."""
     from fer_ros.bench.frames import CutSequence
+    from fer_ros.core.detectors import create_detector, detector_options
     from fer_ros.core.whole_frame import THREAD_NAME
 
     sequence = CutSequence(150)
@@ -571,8 +572,8 @@ def test_the_threaded_detection_over_a_sequence_with_cuts_holds_frame_by_frame(p
     p = EmotionPipeline(PipelineConfig())
     assert p.config.detection_thread and p.finder.threaded and p.detector_name == "haar"
     calls: list[tuple[str, int]] = []  # the background detector's: (thread, faces found)
-    make = p.prepare(p.config, full=True).detector[3]  # how the pipeline builds the thread's detector
-    p.finder.use_detector(p.finder.detector, lambda: Recording(make(), calls))
+    options = detector_options("haar", p.config)  # the thread's detector, built as the pipeline builds it
+    p.finder.use_detector(p.finder.detector, lambda: Recording(create_detector("haar", **options), calls))
     started, quick_looks, cut_frames = [], [], []  # frames on which a background detection started, ...
     ids: dict[tuple[int, int], str] = {}  # (scene, face) -> the id it is reported with
     reported = []  # per frame: the faces reported
