@@ -35,8 +35,8 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from fer_ros.core.errors import ConfigError
-from fer_ros.core.rep155 import (LANDMARK_COUNT, FacePresence, aligned_face, cropped_face, expressions_of,
-                                 normalized_landmarks, normalized_roi)
+from fer_ros.core.rep155 import (FacePresence, aligned_face, cropped_face, expressions_of, normalized_landmarks,
+                                 normalized_roi)
 from fer_ros.core.types import FrameResult
 from fer_ros.node.conversions import bgr_to_image
 
@@ -64,6 +64,17 @@ def stamp_seconds(header) -> float:
     return header.stamp.sec + header.stamp.nanosec * 1e-9 or time.monotonic()
 
 
+def landmarks_of(msg, header, box, width: int, height: int):
+    """``msg`` (a FacialLandmarks, all zero but for the points this fills) with the landmarks of ``box``
+    in a ``width`` x ``height`` image: each at its index with the detection confidence as ``c``."""
+    msg.header, msg.width, msg.height = header, width, height
+    c = float(box.score)
+    for index, x, y in normalized_landmarks(box, width, height):
+        point = msg.landmarks[index]
+        point.x, point.y, point.c = x, y, c
+    return msg
+
+
 class _FacePublishers:
     """The per-face publishers of one face id (:data:`PER_FACE` of them)."""
 
@@ -74,6 +85,9 @@ class _FacePublishers:
         self.cropped = node.create_publisher(Image, f"{prefix}/cropped", CROP_QOS)
         self.aligned = node.create_publisher(Image, f"{prefix}/aligned", CROP_QOS)
         self.expression = node.create_publisher(msgs.Expression, f"{prefix}/expression", RELIABLE)
+        # the face's FacialLandmarks, filled in again for each frame (publish converts it at once): its 65
+        # points without a value stay zero, and building 70 points anew would cost more than sending them
+        self.landmarks_msg = msgs.FacialLandmarks()
 
     @property
     def all(self) -> tuple:
@@ -99,8 +113,6 @@ class HriOutput:
         self.tracked_pub = node.create_publisher(self.msgs.IdsList, f"{NAMESPACE}/tracked", RELIABLE)
         self.presence = FacePresence(node.values["track_max_age"])
         self.faces: dict[str, _FacePublishers] = {}
-        # FacialLandmarks' 70 points: the ones a face has no value for are these zeros (never changed)
-        self.no_landmarks = [self.msgs.NormalizedPointOfInterest2D() for _ in range(LANDMARK_COUNT)]
 
     def publish(self, header, bgr, result: FrameResult) -> None:
         """The REP-155 messages of one processed frame (``header`` is the image's)."""
@@ -118,7 +130,7 @@ class HriOutput:
             publishers.roi.publish(self.msgs.NormalizedRegionOfInterest2D(
                 header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=float(box.score)))
             if box.landmarks and publishers.landmarks.get_subscription_count() > 0:
-                publishers.landmarks.publish(self._landmarks(header, box, width, height))
+                publishers.landmarks.publish(landmarks_of(publishers.landmarks_msg, header, box, width, height))
             if not face.coasted:  # a crop shows the face as found, never where its motion puts it
                 if publishers.cropped.get_subscription_count() > 0:
                     crop = cropped_face(bgr, box, size)
@@ -130,15 +142,6 @@ class HriOutput:
                 header=header, expression=expression.expression, valence=expression.valence,
                 arousal=expression.arousal, confidence=expression.confidence))
         self.tracked_pub.publish(self.msgs.IdsList(header=header, ids=self.presence.ids))
-
-    def _landmarks(self, header, box, width: int, height: int):
-        """The FacialLandmarks of ``box`` (with landmarks) in a ``width`` x ``height`` image: its points
-        at their indices with the detection confidence as ``c``, the others zero."""
-        points = list(self.no_landmarks)
-        c = float(box.score)
-        for index, x, y in normalized_landmarks(box, width, height):
-            points[index] = self.msgs.NormalizedPointOfInterest2D(x=x, y=y, c=c)
-        return self.msgs.FacialLandmarks(header=header, landmarks=points, height=height, width=width)
 
     def clear(self) -> None:
         """Every face ends (processing stopped): an empty ``tracked`` list, per-face publishers destroyed."""
