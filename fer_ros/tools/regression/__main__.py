@@ -15,7 +15,8 @@ from fer_ros.tools.regression.frames import CLEAR_LABELS, RECORD_RATE, motion_fr
 from fer_ros.tools.regression.replay import DEFAULT_FPS
 from fer_ros.tools.regression.report import DEFAULT_IOU, run_regression
 
-# The checkout's scene photos (fer_models.shared_data.SCENES), named here: a robot installs no fer_models
+# The checkout's scene photos (the training package's shared_data names the same folder), named here:
+# a robot installs no training package
 DEV_SCENES = "../shared/data/scenes"
 
 
