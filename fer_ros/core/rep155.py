@@ -125,11 +125,9 @@ def cropped_face(image: np.ndarray, box: Box, size: int) -> np.ndarray | None:
         return None
     scale = min(size / (x1 - x0), size / (y1 - y0))
     w, h = min(size, max(1, round((x1 - x0) * scale))), min(size, max(1, round((y1 - y0) * scale)))
-    out = np.zeros((size, size) + image.shape[2:], np.uint8)
     left, top = (size - w) // 2, (size - h) // 2
-    out[top:top + h, left:left + w] = cv2.resize(image[y0:y1, x0:x1], (w, h),
-                                                 interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    return out
+    scaled = cv2.resize(image[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(scaled, top, size - h - top, left, size - w - left, cv2.BORDER_CONSTANT, value=0)
 
 
 def aligned_face(image: np.ndarray, square: FaceSquare, size: int) -> np.ndarray:
