@@ -20,6 +20,14 @@
 The side that publishes and listens runs on the other cores. Absolute times drift on a shared
 machine: the load average is printed with every run, and the CPU comparison is a ratio within one run.
 
+    python -m fer_ros.bench.hri --quick                                  # one pair, 5 s each, no recognizer
+    python -m fer_ros.bench.hri --quick --detector yunet --all-topics    # YuNet: landmarks, both crops
+
+``--detector yunet`` runs both nodes of a pair with YuNet (``--yunet-model``), whose faces have
+landmarks; ``--all-topics`` makes the listener subscribe to every per-face topic fer_node publishes
+(also ``landmarks`` and ``aligned``, as libhri subscribes to them all), so that the node also fills
+and cuts those, and counts the listed faces whose ``landmarks`` of that frame arrived.
+
     python -m fer_ros.bench.hri --framing [--faces 1000]   # needs ../shared (FER2013, YuNet); no ROS
 
 - **framing**: how much our crop geometry matters for another detector's crops: FER2013 PublicTest
@@ -69,6 +77,8 @@ class Run:
     tracked: int = 0  # frames whose /humans/faces/tracked arrived
     listed: int = 0  # (frame, face listed in its tracked message) pairs
     expressed: int = 0  # of them, with the face's expression of that frame
+    landmarked: int = 0  # of them, with the face's landmarks of that frame (--all-topics)
+    crops: int = 0  # cropped and aligned images received for the timed frames (--all-topics: both)
     latencies_ms: list[float] = field(default_factory=list)  # stamp -> /expression (or /emotion) arrival
     ids: list[str] = field(default_factory=list)
     cpu_share: float | None = None  # CPU seconds of the process per second of the window
@@ -168,24 +178,27 @@ def timed_window(process: NodeProcess, pacer: Pacer, first, seconds: float, warm
     return share
 
 
-def run_node(msgs, hri_output: bool, sequence, core: int, seconds: float, warmup: float) -> Run:
-    """fer_node at the defaults (plus hri_output) on ``core``, the sequence at 30 Hz."""
+def run_node(msgs, hri_output: bool, sequence, core: int, seconds: float, warmup: float,
+             detector: list[str] = (), all_topics: bool = False) -> Run:
+    """fer_node at the defaults (plus hri_output, and ``detector``'s parameters) on ``core``, the
+    sequence at 30 Hz; ``all_topics``: the listener subscribes to every per-face topic."""
     from fer_ros.bench.worker import one_thread_environment
     from fer_ros.msg import FaceEmotionArray
-    from fer_ros.tools.hri_graph import HriListener
+    from fer_ros.tools.hri_graph import ALL_PER_FACE, HriListener
 
     run = Run("node (hri_output)" if hri_output else "node", seconds, os.getloadavg())
     height, width = sequence.frame(0).shape[:2]
     link = Link("fer_bench_hri_camera")
     answers = link.listen(FaceEmotionArray, f"{NAMESPACE}/emotion", Answers())
-    listener = HriListener(link, msgs, NAMESPACE) if hri_output else None
+    per_face = ALL_PER_FACE if all_topics else ("roi", "cropped", "expression")
+    listener = HriListener(link, msgs, NAMESPACE, per_face=per_face) if hri_output else None
     camera = link.image_publisher(f"{NAMESPACE}/image")
 
     def tick(index: int, now: int) -> None:
         payload = array("B", np.ascontiguousarray(sequence.frame(index)).tobytes())
         camera.publish(raw_image(payload, width, height, header(*divmod(now, 1_000_000_000), "fer_bench_camera")))
 
-    params = ["num_threads:=1"] + (["hri_output:=true"] if hri_output else [])
+    params = ["num_threads:=1", *detector] + (["hri_output:=true"] if hri_output else [])
     process = NodeProcess(params, namespace=NAMESPACE, env=one_thread_environment(), cpus={core})
     pacer = paced_run(run, process, link, tick, lambda: len(answers) > 0, seconds, warmup)
     run.counts = process.frame_counts() or {}
@@ -196,6 +209,14 @@ def run_node(msgs, hri_output: bool, sequence, core: int, seconds: float, warmup
         run.latencies_ms = [(a[0] - stamp) / 1e6 for stamp, a in zip(pacer.timed, arrivals) if a]
         run.ids = list(dict.fromkeys(f.id for a in arrivals if a for f in a[1].faces))
         return run
+    from fer_ros.tools.harness import stamp_ns
+
+    def stamps(store: dict) -> dict[str, set[int]]:
+        return {face_id: {stamp_ns(m.header) for _, m in received} for face_id, received in store.items()}
+
+    landmarks, timed = stamps(listener.landmarks), set(pacer.timed)
+    run.crops = sum(len(stamped & timed) for store in (listener.crops, listener.aligned)
+                    for stamped in stamps(store).values())
     for stamp in pacer.timed:
         listed = listener.tracked_at(stamp)
         if listed is None:
@@ -207,6 +228,7 @@ def run_node(msgs, hri_output: bool, sequence, core: int, seconds: float, warmup
             if found is not None:
                 run.expressed += 1
                 run.latencies_ms.append((found[0] - stamp) / 1e6)
+            run.landmarked += stamp in landmarks.get(face_id, ())
         run.ids += [face_id for face_id in listed if face_id not in run.ids]
     return run
 
@@ -273,6 +295,10 @@ def targets(runs: list[Run]) -> list[Target]:
                             95, True, "%"))
         found.append(Target(f"{name}: listed faces with their /expression of that frame",
                             100 * on.expressed / max(on.listed, 1), 90, True, "%", f"{on.expressed} of {on.listed}"))
+        if on.landmarked:  # YuNet, listened to with --all-topics
+            found.append(Target(f"{name}: listed faces with their /landmarks of that frame",
+                                100 * on.landmarked / max(on.listed, 1), 90, True, "%",
+                                f"{on.landmarked} of {on.listed}; {on.crops} crops"))
         p99 = summarize(on.latencies_ms).p99_ms if on.latencies_ms else None
         found.append(Target(f"{name}: p99 image stamp to /expression", p99, 100, False, " ms"))
         found.append(Target(f"{name}: face ids", len(on.ids), FACES + 1, False, "", ", ".join(on.ids[:12])))
@@ -300,8 +326,8 @@ def targets(runs: list[Run]) -> list[Target]:
 def describe(run: Run) -> str:
     s = run.summary()
     fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
-    extra = (f" tracked {run.tracked}, expressions {run.expressed}/{run.listed}" if run.kind == "node (hri_output)"
-             else f" answered {run.answered}")
+    extra = (f" tracked {run.tracked}, expressions {run.expressed}/{run.listed}, landmarks {run.landmarked}, "
+             f"crops {run.crops}" if run.kind == "node (hri_output)" else f" answered {run.answered}")
     return (f"{run.kind:<18} load {run.load[0]:.2f}: published {run.published},{extra}, median "
             f"{fmt(s.get('latency_median_ms'), '.1f')} ms, p99 {fmt(s.get('latency_p99_ms'), '.1f')} ms, "
             f"ids {len(run.ids)}, CPU share {fmt(run.cpu_share, '.3f')}" + (f"  ERROR {run.error}" if run.error else "")
@@ -311,9 +337,13 @@ def describe(run: Run) -> str:
 def measure(msgs, sequence, args) -> list[Run]:
     """The node pairs (without, then with hri_output), then the recognizer, each printed when done."""
     runs = []
+    detector = []
+    if args.detector == "yunet":
+        detector = ["detector:=yunet", f"yunet_model:={Path(args.yunet_model).resolve()}"]
     for _ in range(args.repeats):
         for hri_output in (False, True):
-            runs.append(run_node(msgs, hri_output, sequence, args.core, args.seconds, args.warmup))
+            runs.append(run_node(msgs, hri_output, sequence, args.core, args.seconds, args.warmup, detector,
+                                 args.all_topics))
             print(describe(runs[-1]), flush=True)
     if args.recognizer:
         runs.append(run_recognizer(msgs, sequence, args.core, args.seconds, args.warmup))
@@ -394,20 +424,32 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.hri", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per run (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="untimed seconds after the first answer")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="pairs of node runs, without and with hri_output (default 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="pairs of node runs, without and with hri_output (default 3; --quick: 1)")
     parser.add_argument("--no-recognizer", dest="recognizer", action="store_false", help="skip the recognizer")
+    parser.add_argument("--quick", action="store_true",
+                        help="one pair (--repeats) of 5 s runs after 1 s, no recognizer (about 40 s a pair)")
+    parser.add_argument("--detector", choices=("haar", "yunet"), default="haar",
+                        help="the nodes' detector (default haar, the node's default; yunet: faces with landmarks)")
+    parser.add_argument("--all-topics", action="store_true",
+                        help="the listener subscribes to every per-face topic, landmarks and aligned too, as libhri")
     parser.add_argument("--core", type=int, default=last_core(), help="CPU core of the measured process")
     parser.add_argument("--json", metavar="FILE", help="write every number to FILE")
     parser.add_argument("--framing", action="store_true",
                         help="instead: the accuracy of the recognizer's crop geometry on hri_face_detect-style crops")
     parser.add_argument("--faces", type=int, default=1000, help="--framing: PublicTest faces placed (default 1000)")
     parser.add_argument("--data", default=str(FER_CSV), help=f"--framing: FER2013 csv (default {FER_CSV})")
-    parser.add_argument("--yunet-model", default=str(YUNET), help=f"--framing: YuNet ONNX file (default {YUNET})")
+    parser.add_argument("--yunet-model", default=str(YUNET),
+                        help=f"--framing and --detector yunet: YuNet ONNX file (default {YUNET})")
     parser.add_argument("--scenes", default=str(SCENES), help="--framing: folder of the shared background photos")
     args = parser.parse_args(argv)
     if args.framing:
         return main_framing(args)
+    if args.quick:
+        args.seconds, args.warmup, args.recognizer = 5.0, 1.0, False
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    if args.detector == "yunet" and not Path(args.yunet_model).is_file():
+        parser.error(f"--detector yunet needs the YuNet model: {args.yunet_model} is not a file (--yunet-model)")
     if args.core not in cores():
         parser.error(f"--core {args.core} is not one of this process's cores {cores()}")
     msgs = hri_messages()
@@ -419,7 +461,9 @@ def main(argv=None) -> int:
     transport = use_large_frame_transport()
     sequence = SyntheticSequence(FACES, 1_000_000)  # rendered frame by frame, never looped
     load_start = os.getloadavg()
-    print(f"fer_ros REP-155 bench: {sequence.name} 640x480 at {RATE_HZ:g} Hz, {args.seconds:g} s timed after "
+    topics = "every per-face topic" if args.all_topics else "roi, cropped, expression"
+    print(f"fer_ros REP-155 bench: {sequence.name} 640x480 at {RATE_HZ:g} Hz, detector {args.detector}, listening to "
+          f"{topics}, {args.seconds:g} s timed after "
           f"{args.warmup:g} s; measured process on core {args.core}, the rest on {sorted(others)}; {transport}; "
           f"load average now {load_start[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="fer_bench_hri_cache_") as cache:
