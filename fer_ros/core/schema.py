@@ -216,11 +216,13 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     # --- ROS4HRI (REP-155)
     P("hri_output", bool, False,
       "Also publish the faces for ROS4HRI (REP-155, as libhri and pyhri read them): humans/faces/tracked "
-      "and, per confirmed face, humans/faces/<id>/roi, /cropped and /expression (needs hri_msgs: apt "
-      "install ros-<distro>-hri-msgs).", OUTPUT, read_only=True),
+      "and, per confirmed face, humans/faces/<id>/roi, /landmarks (YuNet's eyes, nose tip and mouth "
+      "corners; nothing with Haar, which finds no landmarks), /cropped, /aligned and /expression (needs "
+      "hri_msgs: apt install ros-<distro>-hri-msgs).", OUTPUT, read_only=True),
     P("hri_crop_size", int, 128,
-      "Side in pixels of the colour face crops on humans/faces/<id>/cropped (REP-155's "
-      "/humans/faces/width and height; the crop is the face's square framing, turned upright).",
+      "Side in pixels of the colour face crops on humans/faces/<id>/cropped (the face's box fitted in, "
+      "centred on black) and /aligned (the classifier's square framing, turned upright) (REP-155's "
+      "/humans/faces/width and height).",
       OUTPUT, range=(16, 1024)),
     P("hri_input", str, "cropped",
       "fer_hri_recognizer only: classify each face's humans/faces/<id>/cropped or /aligned images of a "
