@@ -13,8 +13,7 @@ import time
 import pytest
 
 from hri_helpers import ROS4HRI_ENV, PROBE
-from test_launch import (LAUNCH_FILE, describe, finish, launch_env, param_get, processes_with, ros2_launch,
-                         unique_namespace)
+from test_launch import Launch, describe, finish, launch_env, param_get, processes_with, unique_namespace
 
 
 @functools.cache
@@ -55,23 +54,21 @@ def test_hri_output_is_a_typed_override_of_fer_node():
 def test_ros2_launch_with_hri_output_publishes_the_tracked_list():
     env = launch_hri_env()
     namespace = unique_namespace()
-    launch = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), f"namespace:={namespace}", "hri_output:=true"],
-                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    launch = Launch(f"namespace:={namespace}", "hri_output:=true", env=env)
     try:
+        assert launch.wait_for_line("ready:", 60), launch.output
         deadline, info = time.monotonic() + 60, ""
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # each try spends its --spin-time discovering the node
             done = subprocess.run(["ros2", "topic", "info", "-v", f"/{namespace}/humans/faces/tracked", "--no-daemon",
                                    "--spin-time", "3"], env=env, capture_output=True, text=True, timeout=60)
             info = done.stdout + done.stderr
             if "Publisher count: 1" in info:
                 break
-            time.sleep(1)
         assert "Type: hri_msgs/msg/IdsList" in info and "Publisher count: 1" in info, info
         assert "Reliability: RELIABLE" in info and "Durability: VOLATILE" in info, info
         assert "Boolean value is: True" in param_get(f"/{namespace}/fer_node", "hri_output", time.monotonic() + 30)
     finally:
-        launch.send_signal(2)
+        launch.process.send_signal(2)
         code, output = finish(launch)
     assert "process has finished cleanly" in output, output
     assert not processes_with(f"__ns:=/{namespace}")
@@ -80,23 +77,20 @@ def test_ros2_launch_with_hri_output_publishes_the_tracked_list():
 def test_ros2_launch_with_hri_recognizer_runs_it_with_the_arguments():
     env = launch_hri_env()
     namespace = unique_namespace()
-    launch = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), f"namespace:={namespace}", "hri_recognizer:=true",
-                               "hri_input:=aligned"], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    launch = Launch(f"namespace:={namespace}", "hri_recognizer:=true", "hri_input:=aligned", env=env)
     try:
         deadline = time.monotonic() + 60
         done = ""
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # each try spends its --spin-time discovering the node
             result = subprocess.run(["ros2", "param", "get", f"/{namespace}/fer_hri_recognizer", "hri_input",
                                      "--no-daemon", "--spin-time", "3"], env=env, capture_output=True, text=True,
                                     timeout=60)
             done = result.stdout + result.stderr
             if result.returncode == 0:
                 break
-            time.sleep(1)
         assert "String value is: aligned" in done, done
     finally:
-        launch.send_signal(2)
+        launch.process.send_signal(2)
         code, output = finish(launch)
     assert "humans/faces/<id>/aligned" in output and "process has finished cleanly" in output, output
 
@@ -106,6 +100,6 @@ def test_ros2_launch_with_hri_output_but_no_hri_msgs_exits_with_the_install_comm
     if subprocess.run(["python3", "-c", PROBE], env=env, capture_output=True).returncode == 0:
         pytest.skip("hri_msgs is installed here: a machine without it cannot be imitated")
     namespace = unique_namespace()
-    code, output = finish(ros2_launch(f"namespace:={namespace}", "hri_output:=true"))
+    code, output = finish(Launch(f"namespace:={namespace}", "hri_output:=true"))
     assert code != 0 and "apt install ros-" in output and "hri-msgs" in output, output
     assert not processes_with(f"__ns:=/{namespace}")

@@ -201,8 +201,8 @@ class Launch:
     """``ros2 launch fer.launch.py ARGV...`` in a session of its own, its output (its nodes' logs
     included) collected line by line as it comes."""
 
-    def __init__(self, *argv: str):
-        self.process = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), *argv], env=launch_env(), text=True,
+    def __init__(self, *argv: str, env: dict | None = None):
+        self.process = subprocess.Popen(["ros2", "launch", str(LAUNCH_FILE), *argv], env=env or launch_env(), text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
