@@ -286,7 +286,7 @@ def test_with_nobody_listening_the_node_leaves_the_camera_alone_and_says_so(grap
         wait_matched(camera)  # the node subscribed to the camera once it saw a listener
         send_until(camera, lambda i: image_msg(two_faces, 800 + i), emotions, count=2)
         assert len(emotions) >= 2 and emotions[-1].faces
-        assert "subscribed to the camera: a subscriber appeared" in process.output
+        assert "subscribed to the camera (input=raw/best_effort): a subscriber appeared" in process.output
 
         graph.node.destroy_subscription(listener)
         assert wait_for(lambda: graph.node.count_subscribers("/lazy/image") == 0), "still subscribed to the camera"

@@ -29,7 +29,9 @@ def reliability(graph, topic: str, publishers: bool) -> ReliabilityPolicy:
      ReliabilityPolicy.RELIABLE, ReliabilityPolicy.BEST_EFFORT, ReliabilityPolicy.BEST_EFFORT),
 ])
 def test_qos_defaults_and_overrides(graph, overrides, image, emotion, annotated):
-    process = NodeProcess({"qos_overrides./qos/emotion.publisher.depth": 3, **overrides}, namespace="/qos")
+    # lazy false: the camera is subscribed with nobody listening, so its QoS can be read at once
+    process = NodeProcess({"qos_overrides./qos/emotion.publisher.depth": 3, "lazy": False, **overrides},
+                          namespace="/qos")
     try:
         process.wait_ready()
         assert reliability(graph, "/qos/image", publishers=False) == image

@@ -167,8 +167,8 @@ class EmotionNodeCore:
         wanted = self._active and (not self.values["lazy"] or self.listeners() > 0)
         if wanted and self.image_sub is None:
             self._open_input()
-            self.get_logger().info("subscribed to the camera" + (": a subscriber appeared" if self.values["lazy"]
-                                                                 else ""))
+            self.get_logger().info(f"subscribed to the camera (input={self._input_description()})"
+                                   + (": a subscriber appeared" if self.values["lazy"] else ""))
         elif not wanted and self.image_sub is not None:
             self._close_input()
             self.get_logger().info(IDLE_MESSAGE)
@@ -223,10 +223,17 @@ class EmotionNodeCore:
         if self._slot.take(timeout=0) is not None:
             self.stats.count("dropped_inactive")
 
+    def _input_description(self) -> str:
+        """``raw/best_effort``: the transport and the reliability in effect (after QoS overrides), or
+        that the camera is not subscribed yet (lazy)."""
+        if self.image_sub is None:
+            return f"{self.values['input_transport']}, subscribed once someone listens (lazy)"
+        return f"{self.values['input_transport']}/{self._input_reliability}"
+
     def _log_ready(self) -> None:
         self.get_logger().info(
             f"ready: detector={self.pipeline.detector_name} model={self.pipeline.classifier.name} "
-            f"input={self.values['input_transport']}/{self._input_reliability}")
+            f"input={self._input_description()}")
 
     # --- callbacks -------------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
