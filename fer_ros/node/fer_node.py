@@ -175,13 +175,18 @@ class EmotionNodeCore:
 
     def _expire_faces(self) -> None:
         """With no frame coming, the faces still leave once unseen for track_max_age: image time is
-        taken as the last frame's stamp plus the time since it arrived."""
-        with self._frame_lock:
+        taken as the last frame's stamp plus the time since it arrived. While the worker holds the
+        frame lock a frame is being processed, which lets faces leave itself: this look is skipped
+        rather than holding up the executor (and the image callback) behind it."""
+        if not self._frame_lock.acquire(blocking=False):
+            return
+        try:
             last = self._last_frame
-            if last is None or not self.events.ids:
-                return
-            stamp, arrived, frame_id = last
-            self._publish_events(self.events.expire(stamp + time.monotonic() - arrived), frame_id)
+            if last is not None and self.events.ids:
+                stamp, arrived, frame_id = last
+                self._publish_events(self.events.expire(stamp + time.monotonic() - arrived), frame_id)
+        finally:
+            self._frame_lock.release()
 
     def _publish_events(self, events, frame_id: str) -> None:
         if self.events_pub is not None:
