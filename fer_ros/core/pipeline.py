@@ -10,7 +10,6 @@ from functools import partial
 
 import numpy as np
 
-from fer_ros.core import schema
 from fer_ros.core.classifiers import create_classifier
 from fer_ros.core.config import PipelineConfig, resolve_detector
 from fer_ros.core.detectors import FaceDetector, create_detector, detector_options
@@ -53,14 +52,13 @@ class PreparedChange:
 
 class EmotionPipeline:
     """Face finder (detect, then track: fer_ros.core.finder), classifier, tracker, quality gate and
-    temporal smoothing. ``process`` takes a BGR image and returns a FrameResult. Each confirmed face
-    found in a frame is judged first: one too blurred (sharpness below ``min_sharpness``) or too
-    small is not classified but flagged and reported "uncertain" (fer_ros.core.face_state). In video each confirmed face is searched for every ``search_every`` frames and
-    coasts in between (the finder's schedule: its predicted box stands for it), and is classified every
-    ``classify_every`` frames on a frame it was found in (``_choose``); in between it keeps its last
-    probabilities and smoothed emotion. Everything known
-    about a face lives in its track (fer_ros.core.tracker.Track), which the tracker creates and
-    expires.
+    temporal smoothing. ``process`` takes a BGR image and returns a FrameResult, top to bottom: find
+    the faces (the finder also decides which are searched and which coast), track them, keep the
+    confirmed ones, judge each found one (too blurred or too small: not classified, reported
+    "uncertain", fer_ros.core.face_state), choose which to classify (each every ``classify_every``
+    frames, ``_choose``), classify them in one batch, and report every confirmed face. Everything
+    known about a face lives in its track (fer_ros.core.tracker.Track), which the tracker creates
+    and expires.
 
     Not thread-safe: use one pipeline per thread.
     """
