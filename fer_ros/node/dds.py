@@ -18,6 +18,7 @@ from pathlib import Path
 PROFILE = Path(__file__).with_name("fastdds_large_frames.xml")
 VARIABLES = ("FASTDDS_BUILTIN_TRANSPORTS", "FASTDDS_DEFAULT_PROFILES_FILE")
 FAST_DDS_2_PROFILES_VARIABLE = "FASTRTPS_DEFAULT_PROFILES_FILE"  # the name Fast DDS 2.x (Jazzy) reads
+CHOICES = VARIABLES + (FAST_DDS_2_PROFILES_VARIABLE,)  # any of them set: the user chose a transport
 FAST_DDS = ("rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")
 CYCLONE_DDS = "rmw_cyclonedds_cpp"
 CYCLONE_VARIABLES = ("CYCLONEDDS_URI",)
@@ -39,9 +40,9 @@ def profiles_variable(environ=os.environ) -> str:
 def use_large_frame_transport(environ=os.environ) -> str:
     """Point ``environ`` at our profile, under the name its Fast DDS reads, unless a transport is
     already chosen; describe the choice."""
-    if not any(environ.get(name) for name in VARIABLES + (FAST_DDS_2_PROFILES_VARIABLE,)):
+    if not any(environ.get(name) for name in CHOICES):
         environ[profiles_variable(environ)] = str(PROFILE)
-    return describe(environ, VARIABLES + (FAST_DDS_2_PROFILES_VARIABLE,))
+    return describe(environ, CHOICES)
 
 
 def describe(environ=os.environ, variables=VARIABLES) -> str:

@@ -327,7 +327,7 @@ class EmotionNodeCore:
                                   v["error_reject_ratio"])
         level, message = assess(snap, limits)
         sub = self.image_sub
-        if sub is None:  # idle (lazy): nothing is expected from the camera
+        if self.idle:  # lazy, nobody listening: nothing is expected from the camera
             level, message = OK, IDLE_MESSAGE
         waited = time.monotonic() - self._waiting_since if snap.since_last_frame is None else snap.since_last_frame
         if level == STALE and sub is not None and waited > v["stale_after"]:
