@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fer_ros.core.emotions import EMOTIONS
+from fer_ros.core.rep155 import FacePresence
 from fer_ros.core.smoothing import UNCERTAIN
 from fer_ros.core.types import FaceEmotion
 
@@ -94,24 +95,35 @@ class _Face:
 
 class FaceEvents:
     """The events of a sequence of results (one per processed frame, in image time). ``max_age``:
-    seconds a face may be missing from the results before it has left (the node's track_max_age)."""
+    seconds a face may be missing from the results before it has left (the node's track_max_age).
+    Who is in view and who has left is REP-155's rule (fer_ros.core.rep155.FacePresence), so that a
+    face's ``left`` and its REP-155 topics ending agree."""
 
     def __init__(self, max_age: float):
-        self.max_age = max_age
-        self._faces: dict[str, _Face] = {}  # in the order they appeared
-        self._stamp: float | None = None
+        self._presence = FacePresence(max_age)
+        self._faces: dict[str, _Face] = {}  # what is known of each face in view
+
+    @property
+    def max_age(self) -> float:
+        return self._presence.max_age
+
+    @max_age.setter
+    def max_age(self, seconds: float) -> None:
+        self._presence.max_age = seconds
 
     @property
     def ids(self) -> list[str]:
         """The faces in view."""
-        return list(self._faces)
+        return self._presence.ids
 
     def update(self, faces: list[FaceEmotion], stamp: float) -> list[FaceEvent]:
         """The events of one frame's ``faces`` (the confirmed ones, as /emotion publishes them) at
-        ``stamp``: those that left first (every face, after the stamps jumped back), then each face's
-        appearance or change, in the frame's order."""
-        events = self.clear(self._stamp) if self._stamp is not None and stamp < self._stamp else []
-        self._stamp = stamp
+        ``stamp``: those that left first (every face, after the stamps jumped back: stamped with its
+        last frame), then each face's appearance or change, in the frame's order."""
+        jumped = self._presence.stamp is not None and stamp < self._presence.stamp
+        _, gone = self._presence.update([face.track_id for face in faces], stamp)
+        events = [self._left(face_id, self._faces[face_id].last + (0.0 if jumped else self.max_age))
+                  for face_id in gone]
         for face in faces:
             known = self._faces.get(face.track_id)
             if known is None:
@@ -126,22 +138,20 @@ class FaceEvents:
                 events.append(FaceEvent(stamp, face.track_id, CHANGED, face.emotion, face.confidence,
                                         known.emotion, stamp - known.since))
                 known.emotion, known.since = face.emotion, stamp
-        present = {face.track_id for face in faces}
-        return events + self.expire(stamp, keep=present)
+        return events
 
-    def expire(self, stamp: float, keep: set[str] = frozenset()) -> list[FaceEvent]:
-        """``left`` for every face not in ``keep`` that has not been seen for more than ``max_age`` at
-        ``stamp`` (image time: with no frames coming, the last frame's stamp plus the time since),
-        stamped when it expired (its last frame's stamp plus ``max_age``)."""
-        gone = [face_id for face_id, face in self._faces.items()
-                if face_id not in keep and stamp - face.last > self.max_age]
-        return [self._left(face_id, self._faces[face_id].last + self.max_age) for face_id in gone]
+    def expire(self, stamp: float) -> list[FaceEvent]:
+        """``left`` for every face not seen for more than ``max_age`` at ``stamp`` (image time: with no
+        frames coming, the last frame's stamp plus the time since), stamped when it expired (its last
+        frame's stamp plus ``max_age``)."""
+        return [self._left(face_id, self._faces[face_id].last + self.max_age)
+                for face_id in self._presence.expire(stamp)]
 
     def clear(self, stamp: float | None = None) -> list[FaceEvent]:
-        """``left`` for every face in view (processing stopped, or the stamps jumped back), stamped
-        ``stamp`` (default: each face's last frame)."""
+        """``left`` for every face in view (processing stopped), stamped ``stamp`` (default: each
+        face's last frame)."""
         return [self._left(face_id, self._faces[face_id].last if stamp is None else stamp)
-                for face_id in list(self._faces)]
+                for face_id in self._presence.clear()]
 
     def _left(self, face_id: str, stamp: float) -> FaceEvent:
         face = self._faces.pop(face_id)

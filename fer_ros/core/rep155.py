@@ -175,10 +175,20 @@ class FacePresence:
         appeared = [face_id for face_id in ids if face_id not in self._last_seen]
         for face_id in ids:
             self._last_seen[face_id] = stamp
+        return appeared, expired + self.expire(stamp)
+
+    def expire(self, stamp: float) -> list[str]:
+        """Forget, and return, the faces not in a result for more than ``max_age`` at ``stamp`` (also
+        with no frame coming: the caller's estimate of image time)."""
         gone = [face_id for face_id, seen in self._last_seen.items() if stamp - seen > self.max_age]
         for face_id in gone:
             del self._last_seen[face_id]
-        return appeared, expired + gone
+        return gone
+
+    @property
+    def stamp(self) -> float | None:
+        """The stamp of the last result folded in (None before the first, or after :meth:`clear`)."""
+        return self._stamp
 
     def clear(self) -> list[str]:
         """Forget every face; return their ids."""
