@@ -179,11 +179,12 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
 
 def pipeline_config(args: argparse.Namespace, photo: bool) -> PipelineConfig:
     """The PipelineConfig of the flags given (the schema's defaults for the rest), validated. A photo
-    is a single frame, so a face is reported at once: ``confirm_frames`` is 1."""
+    is a single frame, so a face is reported at once (``confirm_frames`` 1) and the frame is searched
+    whole on the spot (no ``detection_thread``: no later frame would take its faces)."""
     given = {name: getattr(args, name) for name in PipelineConfig.field_names()
              if getattr(args, name, None) is not None}
     if photo:
-        given["confirm_frames"] = 1
+        given.update(confirm_frames=1, detection_thread=False)
     return PipelineConfig(**given).validate()
 
 

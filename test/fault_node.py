@@ -3,8 +3,9 @@
 (FER_TEST_FAULT), for test_faults.py. It runs the real node in a real process; only the detector
 or the classifier it builds is wrapped:
 
-- ``detector_raises``: the background thread's detector raises RuntimeError on every whole frame;
-- ``detector_hangs``: the background thread's detector hangs on its first whole frame until the file
+- ``detector_raises``: the background thread's detector raises RuntimeError on every whole frame
+  but the first (the first frame's, which brings the faces the tests follow);
+- ``detector_hangs``: the background thread's detector hangs on its second whole frame until the file
   FER_TEST_RELEASE exists (at most 30 s), then works;
 - ``classifier_raises_once``: the classifier raises RuntimeError on its 10th call, then works.
 
@@ -35,12 +36,15 @@ class FaultyDetector:
     def __init__(self, inner):
         self._inner = inner
         self._struck = False
+        self._whole_frames = 0  # searched in the background thread
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
     def detect(self, bgr, min_face_size=32, max_face_size=0):
         if threading.current_thread().name == THREAD_NAME:
+            self._whole_frames += 1
+        if self._whole_frames > 1 and threading.current_thread().name == THREAD_NAME:
             if FAULT == "detector_raises":
                 if not self._struck:
                     say("detector raises")

@@ -109,16 +109,28 @@ def image_msg(bgr: np.ndarray, stamp_sec: int, frame_id: str = "test_camera", na
     return bgr_to_image(bgr, header(stamp_sec, nanosec, frame_id))
 
 
-def send_until(publisher, make_msg, received: list, count: int = 1, timeout: float = 20.0):
-    """Publish ``make_msg(i)`` every 0.3 s until ``received`` holds ``count`` messages; return sent messages."""
+def send_until(publisher, make_msg, received: list, count: int = 1, timeout: float = 20.0, faces: int = 0):
+    """Publish ``make_msg(i)`` every 0.3 s until ``received`` holds ``count`` messages (and, with
+    ``faces``, one carrying that many faces); return sent messages."""
     sent = []
     deadline = time.monotonic() + timeout
-    while len(received) < count and time.monotonic() < deadline:
+
+    def done() -> bool:
+        return len(received) >= count and (not faces or with_faces(received, faces) is not None)
+
+    while not done() and time.monotonic() < deadline:
         msg = make_msg(len(sent))
         publisher.publish(msg)
         sent.append(msg)
-        wait_for(lambda: len(received) >= count, 0.3)
+        wait_for(done, 0.3)
     return sent
+
+
+def with_faces(received: list, faces: int):
+    """The first of ``received`` carrying ``faces`` faces, or None. A new scene's first frame gets a
+    quick look that finds its larger faces; the smaller ones join from the full detection that ran
+    beside it, a frame or two later (fer_ros.core.finder)."""
+    return next((m for m in list(received) if len(m.faces) == faces), None)
 
 
 def letterbox_file(path, size=FRAME_SIZE) -> np.ndarray:

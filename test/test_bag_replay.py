@@ -49,6 +49,8 @@ def test_replayed_bag_yields_one_emotion_message_per_frame(tmp_path, storage):
     assert [(m.header.stamp.sec, m.header.stamp.nanosec) for m in emotions] == stamps
     assert all(m.header.frame_id == "camera" for m in emotions)
     faces = [len(m.faces) for m in emotions]
-    assert faces[0] == faces[1] == 2  # two people
+    # two people: the first frame's quick look finds the larger face, the full detection beside it the
+    # other, which joins on the next frame (the same photo a second later)
+    assert faces[0] >= 1 and faces[1] == 2, faces
     assert faces[4] == faces[5] == 0, node.output  # the cat: no human face (Haar's false faces on it: 0, bench)
     assert np.all(np.array(faces[6:]) == 1)  # one face

@@ -61,6 +61,7 @@ def pipeline(**settings) -> EmotionPipeline:
     frame they are due (no background thread), so every run is the same frame by frame."""
     settings.setdefault("detection_thread", False)
     settings.setdefault("detection_interval", 0.5)  # the schedule these tests count frames with
+    settings.setdefault("steady_detection_interval", 0.0)  # ... in a steady scene too
     p = EmotionPipeline(PipelineConfig(detector="haar", min_sharpness=0.0, **settings))
     p.finder.framing  # read Haar's calibration now: the stand-in detector has none
     p.finder.detector = SquareDetector()
@@ -237,16 +238,20 @@ def test_settings_change_live_and_keep_tracks():
 
 
 class HeldSquareDetector(SquareDetector):
-    """The background thread's detector: a whole frame waits until the test lets it go."""
+    """The background thread's detector: a whole frame waits until the test lets it go, but for the
+    first ``free`` (the first frame's, which runs beside its quick look)."""
 
-    def __init__(self):
+    def __init__(self, free: int = 0):
         super().__init__()
         self.go = threading.Event()
         self.started = threading.Event()
         self.niceness = None  # of the thread that searched a whole frame (Linux)
+        self.free = free
 
     def detect(self, bgr, min_face_size=32, max_face_size=0):
-        if bgr.shape[:2] == (480, 640):
+        if bgr.shape[:2] == (480, 640) and self.free:
+            self.free -= 1
+        elif bgr.shape[:2] == (480, 640):
             if sys.platform == "linux":
                 self.niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
             self.started.set()
@@ -254,9 +259,10 @@ class HeldSquareDetector(SquareDetector):
         return super().detect(bgr, min_face_size, max_face_size)
 
 
-def hold_background_detection(p) -> HeldSquareDetector:
-    """Make ``p``'s background detections run on a HeldSquareDetector: each waits to be released."""
-    held = HeldSquareDetector()
+def hold_background_detection(p, free: int = 1) -> HeldSquareDetector:
+    """Make ``p``'s background detections run on a HeldSquareDetector: each but the first ``free``
+    waits to be released."""
+    held = HeldSquareDetector(free)
     p.finder.use_detector(p.finder.detector, lambda: held)
     assert p.finder.threaded
     return held
@@ -267,13 +273,21 @@ def wait_for_background_detection(p) -> None:
     assert p.finder.background.finished(10), "the background detection did not end within 10 s"
 
 
+def begin(p, frames, start: float = 100.0):
+    """``run`` a threaded pipeline's first ``frames``: the first gets a quick look and its full
+    detection beside it, which ends before the second frame (as it would between a camera's frames)."""
+    first = run(p, frames[:1], start)
+    wait_for_background_detection(p)
+    return first + run(p, frames[1:], start + 1 / FPS)
+
+
 def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     p = pipeline(detection_thread=True)
     held = hold_background_detection(p)
     one = frame((100, 100, 80))
     two = frame((100, 100, 80), (400, 250, 90))
-    reported = run(p, [one] * 15)  # frame 0 is searched whole on the spot (the first frame)
-    assert p.finder.full_detections == 1 and not held.started.is_set()
+    reported = begin(p, [one] * 15)  # frame 0: a quick look on the spot, its full detection beside it
+    assert p.finder.full_detections == 1 and p.finder.quick_looks == 1 and not held.started.is_set()
     # 0.5 s later the scheduled detection starts in the background, and stays there ...
     waiting = run(p, [two] * 10, start=100 + 15 / FPS)
     assert held.started.wait(10)
@@ -287,17 +301,18 @@ def test_the_background_detection_never_delays_a_frame_and_brings_new_faces():
     # the new face joins, confirmed at once: the detection saw it in its frame, the search in this one
     assert [len(faces) for faces in later] == [2, 2, 2]
     assert ids <= set(later[-1])
+    thread = p.finder.background._thread  # this pipeline's (other tests' pipelines may have theirs)
+    assert thread is not None and thread.name.startswith("fer_face_detection")
     p.close()  # the detection thread ends
-    for thread in [t for t in threading.enumerate() if t.name.startswith("fer_face_detection")]:
-        thread.join(1.0)
-    assert not any(t.name.startswith("fer_face_detection") for t in threading.enumerate())
+    thread.join(1.0)
+    assert not thread.is_alive()
 
 
 def background_detection_of(p, frames, then):
     """Run ``frames`` while a background detection started on the first of them (0.5 s after the
     pipeline's first frame) is held, let it finish, then process ``then``: its result."""
     held = hold_background_detection(p)
-    run(p, [frame((100, 100, 80))] * 15)
+    begin(p, [frame((100, 100, 80))] * 15)
     run(p, frames, start=100 + 15 / FPS)
     assert held.started.wait(10)
     held.go.set()
@@ -334,7 +349,7 @@ def test_an_overdue_background_detection_is_waited_for_once_and_not_for_long():
     held = hold_background_detection(p)
     one = frame((100, 100, 80))
     two = frame((100, 100, 80), (400, 250, 90))
-    run(p, [one] * 15)
+    begin(p, [one] * 15)
     waiting = run(p, [two] * 14, start=100 + 15 / FPS)  # started, not yet overdue: never waited for
     assert held.started.wait(10) and not held.go.is_set() and all(len(faces) == 1 for faces in waiting)
     release = threading.Timer(OVERDUE_WAIT / 4, held.go.set)
@@ -366,10 +381,11 @@ def test_a_steady_scene_is_searched_whole_every_steady_detection_interval():
         if p.finder.full_detections > count:
             started.append(index)
         wait_for_background_detection(p)  # the detection ends before the next frame, whatever the load
-    # 0: the first frame; 15: the first scheduled one (not yet steady); then every 1.5 s: the face that
-    # joined at 70 is found by the one at 105 (unsteady: 0.5 s to the next, 120, steady again); the
-    # face lost at 130 ends steadiness at once: the next comes 0.5 s after 120, not 1.5 s
-    assert started == [0, 15, 60, 105, 120, 135], started
+    # 0: the first frame's (beside its quick look), which finds no new face: steady, every 1.5 s from
+    # then on; the face that joined at 70 is found by the one at 90 (unsteady: 0.5 s to the next, 105,
+    # steady again); the face lost at 130 ends steadiness as soon as a search misses it (131, on its
+    # turn), so the next comes on the following frame, not 1.5 s after 105
+    assert started == [0, 45, 90, 105, 132, 147], started
     p.close()
 
 
@@ -397,7 +413,7 @@ def test_a_hung_background_detection_costs_no_frame_and_is_reported():
     held = hold_background_detection(p)
     one = frame((100, 100, 80))
     two = frame((100, 100, 80), (400, 250, 90))
-    run(p, [one] * 15)
+    begin(p, [one] * 15)
     try:
         results = [p.process(two, 100 + index / FPS) for index in range(15, 45)]  # 0.5 s overdue at 30
         assert held.started.wait(10) and not held.go.is_set()
@@ -426,15 +442,16 @@ def test_a_failing_background_detection_costs_no_frame_and_is_reported_once():
     p = pipeline(detection_thread=True)
     p.finder.use_detector(p.finder.detector, Failing)
     one = frame((100, 100, 80))
-    results = [p.process(one, 100 + index / FPS) for index in range(15)]
-    started = p.finder.full_detections
-    assert started == 1 and p.finder.background.busy is False  # the first frame: on the frame thread
-    results += [p.process(one, 100 + index / FPS) for index in range(15, 17)]  # the scheduled one starts
+    results = [p.process(one, 100)]  # the first frame: a quick look on the frame, its full detection beside
     wait_for_background_detection(p)
-    results += [p.process(one, 100 + index / FPS) for index in range(17, 19)]
-    faults = [f for r in results for f in r.faults]
-    assert len(faults) == 1 and faults[0].kind == "detection_failed", faults  # collected exactly once
-    assert "RuntimeError('injected failure')" in faults[0].message
+    results += [p.process(one, 100 + index / FPS) for index in range(1, 16)]  # the scheduled one starts at 15
+    assert p.finder.full_detections == 2 and p.finder.quick_looks == 1
+    wait_for_background_detection(p)
+    results += [p.process(one, 100 + index / FPS) for index in range(16, 19)]
+    faults = {index: r.faults for index, r in enumerate(results) if r.faults}
+    assert sorted(faults) == [1, 16], faults  # each failure collected exactly once, by the next frame
+    assert all(len(f) == 1 and f[0].kind == "detection_failed" for f in faults.values()), faults
+    assert "RuntimeError('injected failure')" in faults[1][0].message
     assert all(len(r.faces) == 1 for r in results[1:])  # no frame lost
     p.close()
 
@@ -493,8 +510,9 @@ def test_a_scene_cut_costs_a_quick_look_and_the_full_detection_runs_beside_the_f
     assert len(ids) == 2
     held.go.clear()  # ... until the cut: hold the full detection of the new scene
     held.started.clear()
+    looks = p.finder.quick_looks  # the first frame's
     quick = p.process(cut_scene(), 100 + 3 / FPS)
-    assert quick.full_detection and p.finder.quick_looks == 1
+    assert quick.full_detection and p.finder.quick_looks == looks + 1
     assert max(p.detector.calls[-1]) == QUICK_SIDE  # the frame thread looked at the frame scaled down
     assert held.started.wait(10)  # the full detection of the new scene runs beside it
     found = {f.box.x: f.track_id for f in quick.faces}
@@ -516,8 +534,9 @@ def test_a_scene_cut_between_slow_frames_is_searched_whole_on_the_frame():
     p.finder.framing  # read Haar's calibration now: the stand-in detector has none
     p.finder.detector = SlowSquareDetector()
     run(p, [frame((100, 100, 80), (400, 100, 80))] * 3, fps=1.0)
+    looks = p.finder.quick_looks  # the first frame's: nothing tells how fast frames come yet
     result = p.process(cut_scene(), 100 + 3.0)
-    assert p.finder.quick_looks == 0 and max(p.detector.calls[-1]) == 640
+    assert p.finder.quick_looks == looks and max(p.detector.calls[-1]) == 640
     assert sorted(f.box.x for f in result.faces) == [100, 300, 500]
     p.close()
 
@@ -608,12 +627,12 @@ def test_the_threaded_detection_over_a_sequence_with_cuts_holds_frame_by_frame(p
         wait_for_background_detection(p)
     finally:
         p.close()
-    # every scene searched whole on its first frame (the first on the frame thread, each cut with a
-    # quick look or, where frames leave room, whole); no other frame
-    assert cut_frames == [0, *sequence.cuts], cut_frames
-    # the scheduled detection of the first scene (1 s after its start) and those of the cuts that got a
-    # quick look ran beside the frames, in the detection thread, and found every face of their frame
-    assert started[0] == 30 and set(quick_looks) <= set(started), (started, quick_looks)
+    # every scene searched whole on its first frame (each with a quick look, the full detection
+    # beside it); no other frame
+    assert cut_frames == [0, *sequence.cuts] == quick_looks, (cut_frames, quick_looks)
+    # the full detections of the scenes' first frames ran beside the frames, in the detection thread,
+    # and found every face of their frame
+    assert set(quick_looks) <= set(started), (started, quick_looks)
     assert [thread for thread, _ in calls] == [THREAD_NAME] * len(started), calls
     assert [found for _, found in calls] == [len(tiles_of(sequence, i)[1]) for i in started], (calls, started)
     # A cut gets a quick look unless a whole-frame detection takes under half a frame (Haar: 80 ms
@@ -641,7 +660,7 @@ def test_real_faces_held_still_are_found_in_every_frame_without_drifting_in_size
     from fer_ros.tools.photos import demo_photos
 
     photo = letterbox(demo_photos()["astronaut_and_hopper"])  # faces of 126 and 61 px
-    p = EmotionPipeline(PipelineConfig(confirm_frames=1))
+    p = EmotionPipeline(PipelineConfig(confirm_frames=1, detection_thread=False))  # frame by frame
     reported = run(p, [photo] * 30, fps=10.0)
     assert p.finder.searches > 20
     first = reported[0]

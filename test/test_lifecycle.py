@@ -10,7 +10,7 @@ import pytest
 from lifecycle_msgs.msg import Transition
 
 from fer_ros.msg import FaceEmotionArray
-from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for
+from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for, with_faces
 
 NODE = "/lc/fer_node"
 
@@ -28,11 +28,12 @@ def managed_node(**params) -> NodeProcess:
     return process
 
 
-def answered(graph, frame, stamp_sec: int, wait: float) -> list:
-    """/lc/emotion messages answering frames published to /lc/image for up to ``wait`` seconds."""
+def answered(graph, frame, stamp_sec: int, wait: float, faces: int = 0) -> list:
+    """/lc/emotion messages answering frames published to /lc/image for up to ``wait`` seconds (or
+    until one carries ``faces`` faces)."""
     emotions = graph.listen(FaceEmotionArray, "/lc/emotion")
     publisher = graph.image_publisher("/lc/image")
-    send_until(publisher, lambda i: image_msg(frame, stamp_sec + i), emotions, timeout=wait)
+    send_until(publisher, lambda i: image_msg(frame, stamp_sec + i), emotions, timeout=wait, faces=faces)
     return emotions
 
 
@@ -49,16 +50,16 @@ def test_transitions_with_a_frame_at_each_state(graph, two_faces):
 
         assert graph.change_state(NODE, Transition.TRANSITION_ACTIVATE)
         assert graph.lifecycle_state(NODE) == "active"
-        emotions = answered(graph, two_faces, 300, wait=20)
-        assert emotions and len(emotions[0].faces) == 2, process.output
+        emotions = answered(graph, two_faces, 300, wait=20, faces=2)
+        assert with_faces(emotions, 2), process.output
 
         assert graph.change_state(NODE, Transition.TRANSITION_DEACTIVATE)
         assert graph.lifecycle_state(NODE) == "inactive"
         assert not answered(graph, two_faces, 400, wait=1.5)
 
         assert graph.change_state(NODE, Transition.TRANSITION_ACTIVATE)  # models were kept: no reload
-        emotions = answered(graph, two_faces, 500, wait=20)
-        assert emotions and len(emotions[0].faces) == 2, process.output
+        emotions = answered(graph, two_faces, 500, wait=20, faces=2)
+        assert with_faces(emotions, 2), process.output
         assert process.output.count("models loaded") == 1, process.output
 
         assert graph.change_state(NODE, Transition.TRANSITION_DEACTIVATE)
@@ -68,11 +69,11 @@ def test_transitions_with_a_frame_at_each_state(graph, two_faces):
         assert not answered(graph, two_faces, 600, wait=1.5)
 
         # configured again, with the models built anew: face ids stay unique for the node's lifetime
-        seen_before = {face.id for face in emotions[0].faces}
+        seen_before = {face.id for face in with_faces(emotions, 2).faces}
         assert graph.change_state(NODE, Transition.TRANSITION_CONFIGURE)
         assert graph.change_state(NODE, Transition.TRANSITION_ACTIVATE)
-        again = answered(graph, two_faces, 650, wait=20)
-        assert again and len(again[0].faces) == 2 and not {f.id for f in again[0].faces} & seen_before
+        again = with_faces(answered(graph, two_faces, 650, wait=20, faces=2), 2)
+        assert again and not {f.id for f in again.faces} & seen_before
         assert graph.change_state(NODE, Transition.TRANSITION_DEACTIVATE)
         assert graph.change_state(NODE, Transition.TRANSITION_CLEANUP)
 
@@ -96,7 +97,7 @@ def test_a_failing_configure_says_why_and_stays_unconfigured(graph, two_faces):
         assert result.successful, result.reason
         assert graph.change_state(NODE, Transition.TRANSITION_CONFIGURE)  # ... and configure builds it
         assert graph.change_state(NODE, Transition.TRANSITION_ACTIVATE)
-        emotions = answered(graph, two_faces, 700, wait=20)
-        assert emotions and len(emotions[0].faces) == 2, process.output
+        emotions = answered(graph, two_faces, 700, wait=20, faces=2)
+        assert with_faces(emotions, 2), process.output
     finally:
         assert process.stop() == 0, process.output

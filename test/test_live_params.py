@@ -10,7 +10,7 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 
 from fer_ros.msg import FaceEmotion, FaceEmotionArray
-from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for, wait_matched
+from ros_helpers import Graph, NodeProcess, image_msg, send_until, wait_for, wait_matched, with_faces
 
 NODE = "/live/fer_node"
 
@@ -30,18 +30,19 @@ def node():
     assert process.stop() == 0, process.output
 
 
-def answers(graph, frame, stamp_sec: int, count: int = 1) -> list:
-    """Publish ``frame`` to the node until ``count`` /live/emotion messages came back; return them."""
+def answers(graph, frame, stamp_sec: int, count: int = 1, faces: int = 0) -> list:
+    """Publish ``frame`` to the node until ``count`` /live/emotion messages came back (and, with
+    ``faces``, one carrying that many faces); return them."""
     emotions = graph.listen(FaceEmotionArray, "/live/emotion")
     publisher = graph.image_publisher("/live/image")
     wait_matched(publisher)
-    send_until(publisher, lambda i: image_msg(frame, stamp_sec + i), emotions, count=count)
+    send_until(publisher, lambda i: image_msg(frame, stamp_sec + i), emotions, count=count, faces=faces)
     assert len(emotions) >= count, "no /live/emotion answer"
     return emotions
 
 
 def test_two_sets_back_to_back_both_apply_to_the_next_frame(graph, node, two_faces):
-    assert len(answers(graph, two_faces, 100)[0].faces) == 2
+    assert with_faces(answers(graph, two_faces, 100, faces=2), 2)
     try:
         results = graph.set_parameters(NODE, max_faces=1, uncertain_below=0.99)
         assert all(r.successful for r in results), [r.reason for r in results]

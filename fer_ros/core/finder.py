@@ -31,7 +31,6 @@ Works with any detector of fer_ros.core.detectors.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
@@ -57,6 +56,7 @@ SAME_FACE_IOU = schema.constant("same_face_iou")  # an arrived face is a tracked
 OVERDUE_WAIT = schema.constant("overdue_wait")  # seconds a frame waits for an overdue background detection
 QUICK_SIDE = int(schema.constant("quick_side"))  # pixels: the quick look after a cut or losing every face
 COAST_MAX_GAP = schema.constant("coast_max_gap")  # seconds: frames further apart search every face
+SLOW_FRAMES_GAP = schema.constant("slow_frames_gap")  # seconds: frames this far apart leave room for a whole look
 
 
 def thumbnail(bgr: np.ndarray) -> np.ndarray:
@@ -98,15 +98,15 @@ class FaceFinder:
     Settings come from ``config`` (the schema's parameters of the same names).
 
     With ``detection_thread`` (and ``make_detector``, which builds the background thread's own
-    detector), every full detection but those of the first frame and of an empty scene after a pause
-    of ``detection_interval`` in the frames runs beside the frames
+    detector), every full detection but that of an empty scene after a pause of
+    ``detection_interval`` in the frames runs beside the frames
     (fer_ros.core.whole_frame.BackgroundDetection: one owner for the thread, its detector and its
-    jobs), so none delays a frame: the scheduled ones while faces are tracked, those of an empty
-    scene, and the one after a scene cut or after every tracked face was lost; these two
-    also get a quick look on the frame itself (the frame scaled to ``QUICK_SIDE``, a third to a half
-    of the time), which finds the larger faces at once, unless the frames come slowly enough for a
-    whole-frame detection on the frame (at least twice what one takes here since the last frame:
-    a slide show, a bag of photos at 1 Hz), which then searches it whole. The faces a background detection finds that
+    jobs), so none delays a frame: the first frame's, the scheduled ones while faces are tracked,
+    those of an empty scene, and the one after a scene cut or after every tracked face was lost; the
+    first frame and these two also get a quick look on the frame itself (the frame scaled to
+    ``QUICK_SIDE``, a third of the time), which finds the larger faces at once, unless the frames
+    come slowly enough for a whole-frame detection on the frame (``SLOW_FRAMES_GAP`` apart by their
+    stamps: a slide show, a bag of photos at 1 Hz), which then searches it whole. The faces a background detection finds that
     are not tracked yet join the frame in which it finishes, looked for where it saw them; one from
     before a cut, stamps jumping back or a change of detector or detection settings is dropped. A
     detection that ran ``detection_interval`` (frames kept the core busy, so its thread got little
@@ -121,7 +121,6 @@ class FaceFinder:
         self.background = BackgroundDetection(make_detector) if make_detector is not None else None
         self._settings: DetectionSettings | None = None
         self._scene = 0  # which scene (sequence of frames) the detections belong to
-        self._whole_seconds = 0.0  # what a whole-frame detection on the frame thread takes (running mean)
         self._frames = 0  # frames found so far: the turns of the faces' searches (coasts)
         self.configure(config or PipelineConfig())
         self.reset()
@@ -144,7 +143,7 @@ class FaceFinder:
 
     @property
     def threaded(self) -> bool:
-        """Whether full detections after the first frame run in the background."""
+        """Whether full detections run in the background (the first frame's and a cut's beside a quick look)."""
         return self.config.detection_thread and self.background is not None
 
     def use_detector(self, detector: FaceDetector, make_detector: Callable[[], FaceDetector] | None) -> None:
@@ -203,9 +202,11 @@ class FaceFinder:
         cut = previous is not None and scene_change(previous, self._thumbnail) > self.config.scene_change_threshold
         since = None if self._previous_stamp is None else stamp - self._previous_stamp  # the last frame
         self._previous_stamp = stamp
-        # frames come slowly enough for a whole-frame detection on the frame (twice its cost since the last)
-        room = since is not None and since >= 2 * self._whole_seconds
-        if self._last_full is None or stamp < self._last_full:  # the first frame, or the stamps jumped back
+        # frames come slowly enough for a whole-frame detection on the frame (by the stamps alone)
+        room = since is not None and since >= SLOW_FRAMES_GAP
+        if self._last_full is None or since < 0:  # the first frame, or the stamps jumped back (as the tracker's)
+            if self.threaded:  # as a cut: its large faces at once, every face a few frames later
+                return self._quick(bgr, stamp, True, [])
             return self._whole(bgr, stamp, cut, [])
         faults: list[Fault] = []
         arrived = self._arrived(stamp, faults)
@@ -268,10 +269,7 @@ class FaceFinder:
         self._scene += 1
         self._last_full, self._due, self._steady = stamp, False, False
         self.full_detections += 1
-        started = time.perf_counter()
         boxes = self.detect(bgr)
-        seconds = time.perf_counter() - started  # what it costs here: a running mean, the first counts once
-        self._whole_seconds = seconds if self._whole_seconds == 0 else 0.7 * self._whole_seconds + 0.3 * seconds
         return Found(boxes, full=True, scene_cut=cut, sizes=[max(b.width, b.height) for b in boxes], faults=faults)
 
     def _quick(self, bgr: np.ndarray, stamp: float, cut: bool, faults: list[Fault]) -> Found:
@@ -304,6 +302,10 @@ class FaceFinder:
         wait = OVERDUE_WAIT if overdue and not self._waited else 0.0
         self._waited = self._waited or wait > 0
         outcome = background.collect(wait)
+        while outcome is not None and (outcome.cancelled or outcome.tag != self._scene) and outcome.error is None \
+                and background.busy:  # superseded: the detection that replaced it may have ended too
+            self.discarded += 1
+            outcome = background.collect(0.0)
         if outcome is None:
             if self._waited:
                 faults.append(Fault("detection_overdue", (

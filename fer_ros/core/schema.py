@@ -126,9 +126,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "detection_thread: a face entering an empty view is found within about this plus one detection; "
       "0: one after the other (Haar keeps most of a core busy then).", TRACKING, range=(0.0, 10.0)),
     P("detection_thread", bool, True,
-      "Run the full-frame detections after the first frame (the scheduled ones, an empty scene's, a "
-      "scene cut's) in a background thread, so they never delay a frame (a cut gets a quick look on the "
-      "frame); false: each on the frame it is due (reproducible frame by frame).",
+      "Run the full-frame detections (the first frame's, the scheduled ones, an empty scene's, a scene "
+      "cut's) in a background thread, so they never delay a frame (the first frame and a cut get a quick "
+      "look on the frame, finding the larger faces at once); false: each on the frame it is due "
+      "(reproducible frame by frame).",
       TRACKING),
     P("scene_change_threshold", float, 20.0,
       "Median grey-level change (0-255) of a 32x24 thumbnail from the previous frame that makes it a new "
@@ -290,6 +291,12 @@ CONSTANTS: tuple[Constant, ...] = (
       "Longest side of the frame in the quick whole-frame look on the frame thread after a scene cut or "
       "when every tracked face is lost (the full detection runs in the background meanwhile): a third "
       "to a half of a full look's time, finding faces of about 40 source pixels and more (docs/measurements.md)."),
+    C("slow_frames_gap", 0.25, (0.05, 2.0), "seconds",
+      "Frames at least this far apart by their stamps (4 Hz and slower: a slide show, a bag of photos) "
+      "leave room for a whole-frame detection on the frame itself after a cut or when every face is "
+      "lost; faster ones get the quick look and the detection in the background. Decided from the "
+      "stamps alone, so a replayed bag is searched the same way on a slower machine; a whole 640x480 "
+      "Haar look takes 40-110 ms here (docs/measurements.md)."),
     # --- the tracker (fer_ros.core.tracker)
     C("velocity_baseline", 0.1, (0.0, 1.0), "seconds",
       "Shortest time a track's velocity is measured over: over two frames a few milliseconds apart a "
