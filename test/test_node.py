@@ -8,6 +8,7 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CompressedImage, Image
 
+from fer_ros.core import schema
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.msg import FaceEmotion, FaceEmotionArray
 from ros_helpers import Graph, NodeProcess, header, image_msg, send_until, wait_for, wait_matched, with_faces
@@ -94,7 +95,7 @@ def test_parameters_are_validated_and_applied_at_run_time(graph, node, two_faces
     wait_matched(publisher)
     send_until(publisher, lambda i: image_msg(two_faces, 400 + i), emotions)
     assert emotions and len(emotions[0].faces) == 1
-    assert _set(graph, "max_faces", 10).successful
+    assert _set(graph, "max_faces", schema.DEFAULTS["max_faces"]).successful
 
 
 def test_compressed_input(graph, two_faces):
