@@ -46,3 +46,25 @@ def test_classify_views_averages_each_faces_views_in_one_batch():
     np.testing.assert_allclose(scores[0, :2], [0.5, 0.5])  # as seen: angry; mirrored: disgust; averaged
     np.testing.assert_allclose(scores[1, :2], [1.0, 0.0])  # mirrored, the bright half is on the left
     assert classify_views(LeftOrRight(), image, [], []).shape == (0, 7)
+
+
+def test_the_accuracy_benchs_per_view_scores_average_to_what_the_pipeline_classifies():
+    """fer_ros.bench.accuracy.view_scores keeps each view's probabilities; their average is the
+    pipeline's (one averaging, fer_ros.core.views.average_views), bit for bit."""
+    from fer_ros.bench.accuracy import view_scores
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (120, 200), np.uint8)
+    squares = [FaceSquare(50.0, 60.0, 40.0), FaceSquare(140.0, 60.0, 50.0, 10.0)]
+
+    class Random:
+        input_size = 48
+
+        def predict_single(self, faces):  # different probabilities for every crop, the same for the same crop
+            seeds = faces.reshape(len(faces), -1).sum(axis=1)
+            return np.stack([np.random.default_rng(int(s)).dirichlet(np.ones(7)) for s in seeds]).astype(np.float32)
+
+    each, average = view_scores(Random(), image, squares, CYCLE)
+    assert each.shape == (2, len(CYCLE), 7)
+    assert np.array_equal(average, classify_views(Random(), image, squares, [CYCLE] * 2))
+    assert np.allclose(average, each.mean(axis=1), atol=1e-6)

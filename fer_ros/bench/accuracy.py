@@ -129,17 +129,13 @@ def frames(placed: list[Placed], faces: np.ndarray, photos: list):
 
 # ----------------------------------------------------------------------------------------------- worker
 def view_scores(classifier, frame, squares, views) -> tuple[np.ndarray, np.ndarray]:
-    """(per view (n, len(views), 7), their average (n, 7)) of every face in ``squares``: one batch, as
-    fer_ros.core.views.classify_views, whose average (summed in the same order) this is exactly."""
-    from fer_ros.core.views import view_batch
+    """(per view (n, len(views), 7), their average (n, 7)) of every face in ``squares``: one batch,
+    averaged by fer_ros.core.views.average_views as the pipeline's classify_views averages."""
+    from fer_ros.core.views import average_views, view_probabilities
 
-    batch, _ = view_batch(frame, squares, [views] * len(squares), classifier.input_size)
-    each = (classifier.predict_single(batch) if len(batch) else np.empty((0, len(EMOTIONS)), np.float32))
-    each = each.reshape(len(squares), len(views), len(EMOTIONS))
-    total = np.zeros((len(squares), len(EMOTIONS)), np.float64)
-    for v in range(len(views)):
-        total += each[:, v]
-    return each.astype(np.float32), (total / len(views)).astype(np.float32)
+    each, owners = view_probabilities(classifier, frame, squares, [views] * len(squares))
+    per_view = each.reshape(len(squares), len(views), len(EMOTIONS)).astype(np.float32)
+    return per_view, average_views(each, owners, len(squares))
 
 
 def run_ours(detector: str, yunet_model: str):

@@ -69,12 +69,27 @@ def view_batch(image, squares: list[FaceSquare], views: list[tuple[View, ...]],
     return (np.stack(crops) if crops else np.empty((0, size, size), np.uint8)), np.array(owners, np.int64)
 
 
+def view_probabilities(classifier, image, squares: list[FaceSquare],
+                       views: list[tuple[View, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """``classifier``'s single pass on every view of every face in ``squares`` (of ``image``, as
+    :func:`view_batch`), one batch: the probabilities ``(m, 7)``, a row per view, and per row the
+    index of its face."""
+    batch, owners = view_batch(image, squares, views, classifier.input_size)
+    each = classifier.predict_single(batch) if len(batch) else np.empty((0, NUM_EMOTIONS), np.float32)
+    return each, owners
+
+
+def average_views(each: np.ndarray, owners: np.ndarray, faces: int) -> np.ndarray:
+    """Probabilities ``(faces, 7)``: the rows of ``each`` averaged per face (``owners``, as
+    :func:`view_probabilities` gives them), summed in their order."""
+    scores = np.zeros((faces, NUM_EMOTIONS), np.float64)
+    if len(each):
+        np.add.at(scores, owners, each)
+        scores /= np.bincount(owners, minlength=faces)[:, None].clip(min=1)
+    return scores.astype(np.float32)
+
+
 def classify_views(classifier, image, squares: list[FaceSquare], views: list[tuple[View, ...]]) -> np.ndarray:
     """Probabilities ``(n, 7)`` of each face in ``squares`` (of ``image``, as :func:`view_batch`):
     ``classifier``'s single pass on each of its ``views``, averaged; one batch for all faces."""
-    batch, owners = view_batch(image, squares, views, classifier.input_size)
-    scores = np.zeros((len(squares), NUM_EMOTIONS), np.float64)
-    if len(batch):
-        np.add.at(scores, owners, classifier.predict_single(batch))
-        scores /= np.bincount(owners, minlength=len(squares))[:, None].clip(min=1)
-    return scores.astype(np.float32)
+    return average_views(*view_probabilities(classifier, image, squares, views), len(squares))
