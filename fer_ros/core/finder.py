@@ -106,7 +106,8 @@ class FaceFinder:
     first frame and these two also get a quick look on the frame itself (the frame scaled to
     ``QUICK_SIDE``, a third of the time), which finds the larger faces at once, unless the frames
     come slowly enough for a whole-frame detection on the frame (``SLOW_FRAMES_GAP`` apart by their
-    stamps: a slide show, a bag of photos at 1 Hz), which then searches it whole. The faces a background detection finds that
+    stamps: a slide show, a bag of photos at 1 Hz; the first frame cannot know), which then searches
+    it whole. The faces a background detection finds that
     are not tracked yet join the frame in which it finishes, looked for where it saw them; one from
     before a cut, stamps jumping back or a change of detector or detection settings is dropped. A
     detection that ran ``detection_interval`` (frames kept the core busy, so its thread got little
