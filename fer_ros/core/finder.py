@@ -303,9 +303,8 @@ class FaceFinder:
         wait = OVERDUE_WAIT if overdue and not self._waited else 0.0
         self._waited = self._waited or wait > 0
         outcome = background.collect(wait)
-        while outcome is not None and (outcome.cancelled or outcome.tag != self._scene) and outcome.error is None \
-                and background.busy:  # superseded: the detection that replaced it may have ended too
-            self.discarded += 1
+        while outcome is not None and outcome.error is None and self._stale(outcome) and background.busy:
+            self.discarded += 1  # superseded: the detection that replaced it may have ended too
             outcome = background.collect(0.0)
         if outcome is None:
             if self._waited:
@@ -318,11 +317,15 @@ class FaceFinder:
             faults.append(Fault("detection_failed", (
                 f"background face detection failed: {outcome.error!r}; tracked faces are followed, "
                 "faces entering the view are not found while it fails")))
-        if outcome.cancelled or outcome.tag != self._scene:
+        if self._stale(outcome):
             self.discarded += 1
             return []
         self._collected = outcome.error is None
         return outcome.boxes
+
+    def _stale(self, outcome) -> bool:
+        """Whether a background detection's outcome no longer applies: cancelled, or of an older scene."""
+        return outcome.cancelled or outcome.tag != self._scene
 
     def detect(self, bgr: np.ndarray) -> list[Box]:
         """Faces in the whole of ``bgr`` (at most ``max_faces``, best first), detected on a copy whose
