@@ -744,7 +744,7 @@ def test_a_face_entering_is_classified_at_once_on_top_of_the_schedule():
         p.process(frame(*[(x + 2 * index, y, 80) for x, y in SIX[:count]]), 100 + index / FPS)
         rows.append(sum(p.classifier.rows) - before)
         for track in p.tracker.tracks:
-            if track.emotion.frame == p._frames:
+            if track.emotion.frame == p.finder.frames:
                 last.setdefault(track.track_id, []).append(index)
     assert rows[0] == 10 and sum(rows[3:15]) == 5 * 12 // 3  # 5 new faces with their mirror images; each every 3 frames ...
     assert max(rows[1:15]) - min(rows[1:15]) <= 1  # ... spread evenly: 1 or 2 a frame
@@ -770,9 +770,9 @@ def coast_run(fps: float, frames: int = 20):
         for face in result.faces:
             track = p.tracker.get(face.track_id)
             error = min(abs(face.box.x - x) + abs(face.box.y - y) for x, y in squares)
-            found = track.searched == p._frames or index == 0
+            found = track.searched == p.finder.frames or index == 0
             assert face.coasted == (not found)  # what the REP-155 output reads (no crop of a coasting face)
-            this[face.track_id] = (track.emotion.frame == p._frames, found and index > 0, error)
+            this[face.track_id] = (track.emotion.frame == p.finder.frames, found and index > 0, error)
         faces.append(this)
     return looked, faces
 

@@ -180,6 +180,11 @@ class FaceFinder:
         if self.background is not None:
             self.background.close()
 
+    @property
+    def frames(self) -> int:
+        """Frames found so far (``Found.frame`` of the last one)."""
+        return self._frames
+
     def find(self, bgr: np.ndarray, stamp: float, tracks: list[Track]) -> Found:
         """The faces in ``bgr`` (the frame at ``stamp``), given the ``tracks`` live now: each searched
         for near where it should be, or coasting (:meth:`coasts`), or the whole frame detected."""

@@ -109,7 +109,6 @@ class EmotionPipeline:
             self.finder = FaceFinder(built.detector, c, built.make)
             self.tracker = IouTracker(c.track_iou_threshold, c.track_max_age, numbers=self._face_numbers)
             self.smoother = EmotionSmoother(c.smoothing_time_constant, c.hysteresis, c.uncertain_below)
-            self._frames = 0
             self._credit = 0.0  # classifications owed to the tracked faces (_choose)
         else:
             if built is not None:  # the new detector searches the whole frame next
@@ -131,7 +130,6 @@ class EmotionPipeline:
         others); ``confirm_frames`` 1 reports every face of a single photo."""
         started = time.perf_counter()
         stamp = started if stamp is None else stamp
-        self._frames += 1
         found = self.finder.find(bgr, stamp, self.tracker.live(stamp))
         boxes = found.boxes
         detected = time.perf_counter()
@@ -141,8 +139,9 @@ class EmotionPipeline:
         gray = to_gray(bgr)
         self._assess(gray, boxes, squares, tracks, [k for k in confirmed if k not in found.coasted
                                                     or tracks[k].emotion.quality is None])
-        chosen = self._choose(tracks, [k for k in confirmed if k not in found.coasted and tracks[k].emotion.fit])
-        self._classify(gray, squares, tracks, chosen, stamp)
+        chosen = self._choose(tracks, [k for k in confirmed if k not in found.coasted and tracks[k].emotion.fit],
+                              found.frame)
+        self._classify(gray, squares, tracks, chosen, stamp, found.frame)
         classified = time.perf_counter()
         faces = []
         for k in confirmed:  # each defined whether classified now, earlier, never, blurred or coasting
@@ -190,9 +189,9 @@ class EmotionPipeline:
         for k, crop in zip(faces, crops):
             tracks[k].emotion.assessed(assess(crop, boxes[k], self.config.min_face_size, self.config.min_sharpness))
 
-    def _choose(self, tracks: list[Track], candidates: list[int]) -> set[int]:
+    def _choose(self, tracks: list[Track], candidates: list[int], frame: int) -> set[int]:
         """Which of ``candidates`` (indices into ``tracks``: the confirmed faces found in this frame and
-        fit to classify) to classify: every one that is ``urgent`` (never classified, or not since it
+        fit to classify) to classify in frame number ``frame`` (the finder's count): every one that is ``urgent`` (never classified, or not since it
         was blurred), and of the others those last classified ``classify_every`` frames ago or more
         and, spread evenly over the frames, others / classify_every a frame on average, those
         classified longest ago. So each face is classified every ``classify_every`` frames, a single
@@ -202,14 +201,14 @@ class EmotionPipeline:
         states = [track.emotion for track in tracks]
         fresh = {k for k in candidates if states[k].urgent}
         others = sorted((k for k in candidates if k not in fresh), key=lambda k: states[k].frame)
-        overdue = sum(self._frames - states[k].frame >= every for k in others)
+        overdue = sum(frame - states[k].frame >= every for k in others)
         self._credit += len(others) / every  # classifications owed, carried over as fractions
         take = max(int(self._credit + 1e-9), overdue)
         self._credit = max(0.0, self._credit - take)
         return fresh | set(others[:take])
 
     def _classify(self, gray: np.ndarray, squares: list[FaceSquare], tracks: list[Track], chosen: set[int],
-                  stamp: float) -> None:
+                  stamp: float, frame: int) -> None:
         """Classify the ``chosen`` faces (one batch) and fold each result into its state. A face
         classified for the first time gets two passes (the face and its mirror image, averaged); with
         smoothing on, each later classification one pass on the next view of
@@ -224,7 +223,7 @@ class EmotionPipeline:
         scores = classify_views(self.classifier, gray, [squares[k] for k in picked],
                                 [views_for(state.passes, smoothing) for state in states])
         for state, raw in zip(states, scores):
-            state.classified_as(raw, stamp, self._frames, self.smoother)
+            state.classified_as(raw, stamp, frame, self.smoother)
 
     def close(self) -> None:
         """Stop the background detection thread (``process`` may still be called: a later
