@@ -96,20 +96,23 @@ def expression_of(face: FaceEmotion) -> ExpressionValues:
     return expressions_of([face])[0]
 
 
+def _unit(value: float) -> float:
+    """``value`` cut to 0..1 (a normalized image coordinate inside the image)."""
+    return min(1.0, max(0.0, value))
+
+
 def normalized_roi(box: Box, width: int, height: int) -> tuple[float, float, float, float]:
     """``box`` (pixels of a ``width`` x ``height`` image) as (xmin, ymin, xmax, ymax) in 0..1, cut to
     the image (REP-155's NormalizedRegionOfInterest2D)."""
-    clip = lambda v: min(1.0, max(0.0, v))  # noqa: E731
-    return (clip(box.x / width), clip(box.y / height), clip((box.x + box.width) / width),
-            clip((box.y + box.height) / height))
+    return (_unit(box.x / width), _unit(box.y / height), _unit((box.x + box.width) / width),
+            _unit((box.y + box.height) / height))
 
 
 def normalized_landmarks(box: Box, width: int, height: int) -> list[tuple[int, float, float]]:
     """``box``'s landmarks (pixels of a ``width`` x ``height`` image) as (FacialLandmarks index, x, y)
     with x and y in 0..1, cut to the image; empty for a box without landmarks (Haar)."""
-    clip = lambda v: min(1.0, max(0.0, v))  # noqa: E731
     points = box.landmarks
-    return [(index, clip(points[2 * k] / width), clip(points[2 * k + 1] / height))
+    return [(index, _unit(points[2 * k] / width), _unit(points[2 * k + 1] / height))
             for k, index in enumerate(LANDMARK_INDICES[:len(points) // 2])]
 
 
