@@ -76,7 +76,7 @@ def landmarks_of(msg, header, box, width: int, height: int):
 
 
 class _FacePublishers:
-    """The per-face publishers of one face id (:data:`PER_FACE` of them)."""
+    """The per-face publishers of one face id (``all``: roi, landmarks, cropped, aligned, expression)."""
 
     def __init__(self, node, msgs, face_id: str):
         prefix = f"{NAMESPACE}/{face_id}"
@@ -96,9 +96,6 @@ class _FacePublishers:
     def destroy(self, node) -> None:
         for publisher in self.all:
             node.destroy_publisher(publisher)
-
-
-PER_FACE = 5  # publishers per face: roi, landmarks, cropped, aligned, expression
 
 
 class HriOutput:
@@ -161,5 +158,5 @@ class HriOutput:
 
     @property
     def publisher_count(self) -> int:
-        """Per-face publishers alive (:data:`PER_FACE` per face present)."""
-        return PER_FACE * len(self.faces)
+        """Per-face publishers alive (those of every face present)."""
+        return sum(len(face.all) for face in self.faces.values())
