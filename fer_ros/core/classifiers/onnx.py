@@ -13,7 +13,7 @@ import numpy as np
 from fer_ros.core.classifiers.base import EmotionBackend
 from fer_ros.core.emotions import EMOTIONS
 from fer_ros.core.errors import ModelError
-from fer_ros.core.onnx_runtime import onnxruntime
+from fer_ros.core.onnx_runtime import cpu_session, onnxruntime
 from fer_ros.core.sidecar import ModelSpec, sha256_of, sidecar_path
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -47,7 +47,7 @@ class EmotionClassifier(EmotionBackend):
     or an exported .onnx with its sidecar) and classifies batches of grey face crops in ONNX Runtime."""
 
     def __init__(self, model_path: str | Path | None = None, num_threads: int = 1):
-        ort = onnxruntime()
+        onnxruntime()  # ModelError saying how to install it, before any other check
         path = resolve_model(model_path)
         if not path.is_file():
             raise ModelError(f"emotion model {path} does not exist; set the model parameter to an exported "
@@ -57,13 +57,7 @@ class EmotionClassifier(EmotionBackend):
         if sha256_of(path) != self.spec.sha256:
             raise ModelError(f"{path}: checksum does not match its sidecar; the file is corrupt or was "
                              "replaced. Re-export it, or restore the shipped file (git checkout).")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = num_threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types
-            raise ModelError(f"{path}: ONNX Runtime cannot load it ({error})") from None
+        self._session = cpu_session(path, num_threads)
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
         expected = [self.spec.input_size, self.spec.input_size, 1]

@@ -21,7 +21,7 @@ import numpy as np
 from fer_ros.core.detectors.base import FaceDetector
 from fer_ros.core.errors import ConfigError, ModelError
 from fer_ros.core.model_cache import FETCH_HINT
-from fer_ros.core.onnx_runtime import onnxruntime
+from fer_ros.core.onnx_runtime import cpu_session
 from fer_ros.core.types import Box
 
 DOWNLOAD_HINT = (f"{FETCH_HINT} to get face_detection_yunet_2023mar.onnx (OpenCV model zoo, "
@@ -34,15 +34,8 @@ OUTPUTS = tuple(f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for
 def _session(path: str):
     """An ONNX Runtime session of ``path`` on one CPU thread (the detector runs beside the node's
     other work: one core, as every figure in docs/benchmark.md), checked to be a YuNet model."""
-    ort = onnxruntime()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only: ORT warns about unused initialisers in this file
-    try:
-        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # ORT raises its own exception types for unreadable or invalid files
-        raise ModelError(f"{path}: not an ONNX model ONNX Runtime can load ({str(error).strip()[:200]}); "
-                         f"{DOWNLOAD_HINT}") from None
+    # errors only: ORT warns about unused initialisers in this file
+    session = cpu_session(path, 1, errors_only=True, hint=DOWNLOAD_HINT)
     names = {output.name for output in session.get_outputs()}
     if missing := [name for name in OUTPUTS if name not in names]:
         raise ModelError(f"{path}: not a YuNet 2023mar model (no output {', '.join(missing)}); {DOWNLOAD_HINT}")
